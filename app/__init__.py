@@ -1,0 +1,1 @@
+"""Rapport: informational interviews for students."""

@@ -1,0 +1,64 @@
+"""Account pages: full HTML for the first load. Forms post JSON to the API routes."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from zoneinfo import available_timezones
+
+from app.accounts import service
+from app.accounts.schemas import SCOPES, UserOut
+from app.deps import AppSettings, CurrentPrincipal, DbSession, MaybePrincipal
+from app.web import render, templates
+
+router = APIRouter(include_in_schema=False)
+
+templates.env.globals.update(api_scopes=SCOPES, timezones=sorted(available_timezones()))
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, principal: MaybePrincipal) -> Response:
+    if principal is None:
+        return render(request, "home/welcome.html")
+    user = principal.user
+    missing = [label for field, label in (("school", "your school"), ("major", "your major"),
+                                          ("career_goal", "your career goal"))
+               if not getattr(user, field)]
+    return render(request, "home/home.html", {"missing": missing})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    principal: MaybePrincipal,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
+    registered: bool = False,
+) -> Response:
+    if principal is not None:
+        return Response(status_code=303, headers={"Location": "/"})
+    return render(request, "accounts/login.html",
+                  {"form": {}, "next": next, "registered": registered})
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request, settings: AppSettings) -> Response:
+    return render(request, "accounts/register.html", {
+        "form": {}, "closed": settings.registration_closed,
+        "domains": settings.registration_domains,
+    })
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(
+    request: Request, principal: CurrentPrincipal, password_changed: bool = False
+) -> Response:
+    form: dict[str, Any] = UserOut.model_validate(principal.user).model_dump()
+    return render(request, "accounts/settings.html",
+                  {"form": form, "password_changed": password_changed})
+
+
+@router.get("/settings/api-keys", response_class=HTMLResponse)
+def api_keys_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+    keys, _ = service.list_api_keys(db, principal.user, 200, None)
+    return render(request, "accounts/api_keys.html",
+                  {"keys": keys, "form": {}})

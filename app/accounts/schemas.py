@@ -1,0 +1,112 @@
+"""Request and response bodies for accounts. Inputs forbid unknown fields."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
+
+SCOPES = (
+    "profile:read",
+    "profile:write",
+    "contacts:read",
+    "contacts:write",
+    "interviews:read",
+    "interviews:write",
+    "messages:write",
+    "directory:read",
+    "directory:write",
+    "stats:read",
+    "webhooks:manage",
+)
+Scope = Literal[SCOPES]  # type: ignore[valid-type]
+
+
+def _blank_is_none(value: Any) -> Any:
+    # HTML forms send "" for an empty number field; that means "not set".
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _one_is_a_list(value: Any) -> Any:
+    # A form with one ticked checkbox sends a single string.
+    return [value] if isinstance(value, str) else value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
+Year = Annotated[Annotated[int, Field(ge=1900, le=2100)] | None, BeforeValidator(_blank_is_none)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegisterIn(Input):
+    email: EmailStr
+    password: Password
+    name: Name
+
+
+class LoginIn(Input):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class ProfileIn(Input):
+    name: Name | None = None
+    email: EmailStr | None = None
+    school: Annotated[str, Field(max_length=200)] | None = None
+    major: Annotated[str, Field(max_length=200)] | None = None
+    career_goal: Annotated[str, Field(max_length=500)] | None = None
+    graduation_year: Year = None
+    signature: Annotated[str, Field(max_length=2000)] | None = None
+    timezone: Annotated[str, Field(max_length=64)] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError("Choose a time zone from the list, such as America/Chicago.")
+        return value
+
+
+class PasswordIn(Input):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    name: str
+    role: str
+    school: str
+    major: str
+    career_goal: str
+    graduation_year: int | None
+    signature: str
+    timezone: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKeyIn(Input):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scopes: Annotated[list[Scope], BeforeValidator(_one_is_a_list), Field(min_length=1)]
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret. Shown once; store it now.")

@@ -1,0 +1,63 @@
+"""Settings, read once from the environment (prefix ``RAPPORT_``)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that look like a secret but are not one; refused outside development.
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "insecure"}
+DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "production"
+    database_url: str = "sqlite:///./rapport.db"
+    secret_key: str = ""
+
+    # "open", "closed", or a comma-separated list of email domains allowed to register.
+    registration: str = "open"
+
+    session_days: int = Field(default=14, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _secret_is_real(self) -> "Settings":
+        if self.env == "development":
+            if not self.secret_key:
+                self.secret_key = DEVELOPMENT_SECRET
+            return self
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+            raise ValueError(
+                "RAPPORT_SECRET_KEY must be set to a random value of at least 32 characters "
+                "(for example the output of: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'). Set RAPPORT_ENV=development to run "
+                "locally without one."
+            )
+        return self
+
+    @property
+    def registration_domains(self) -> list[str] | None:
+        """The allowed email domains, or None when registration is open or closed."""
+        if self.registration.strip().lower() in {"open", "closed"}:
+            return None
+        return [d.strip().lower().lstrip("@") for d in self.registration.split(",") if d.strip()]
+
+    @property
+    def registration_closed(self) -> bool:
+        return self.registration.strip().lower() == "closed"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

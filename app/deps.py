@@ -1,0 +1,121 @@
+"""Dependencies every router shares: the unit of work, settings, and who is calling.
+
+One authentication dependency accepts the session cookie or a bearer key. Cookie-authenticated
+writes must come from our own origin and carry the CSRF token; bearer-key requests need neither.
+"""
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.accounts import service
+from app.accounts.service import Principal
+from app.config import Settings
+from app.db import session_scope
+from app.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "rapport_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    yield from session_scope(request.app.state.sessionmaker)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# scope="function": the commit happens before the response is sent, so a failed commit
+# is reported to the client instead of being lost after a 200.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing browser request that another site made."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in {"same-origin", "none"}:
+        raise Forbidden("This request came from another site and was refused.", code="csrf_failed")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if (parts.scheme, parts.netloc) != (request.url.scheme, request.url.netloc):
+            raise Forbidden(
+                "This request came from another site and was refused.", code="csrf_failed"
+            )
+
+
+def _from_request(request: Request, db: Session, settings: Settings) -> Principal | None:
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _, secret = authorization.partition(" ")
+        key = service.find_api_key(db, secret.strip()) if scheme.lower() == "bearer" else None
+        if key is None:
+            raise Unauthorized("This API key is not valid. It may have been revoked.",
+                               code="invalid_api_key")
+        return Principal(user=key.user, api_key=key)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        session = service.find_session(db, settings, token)
+        if session is not None:
+            return Principal(user=session.user, session=session)
+    return None
+
+
+def optional_principal(request: Request, db: DbSession, settings: AppSettings) -> Principal | None:
+    principal = _from_request(request, db, settings)
+    if principal is not None:
+        request.state.user = principal.user
+        if principal.session is not None:
+            request.state.csrf_token = service.csrf_token(settings, principal.session.id)
+    return principal
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def current_principal(request: Request, principal: MaybePrincipal) -> Principal:
+    if principal is None:
+        raise Unauthorized()
+    if principal.session is not None and request.method not in SAFE_METHODS:
+        check_same_origin(request)
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, request.state.csrf_token):
+            raise Forbidden(
+                "The form was out of date. Reload the page and try again.", code="csrf_failed"
+            )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_scope(scope: str) -> Callable[[Principal], Principal]:
+    """Any logged-in session, or an API key that carries ``scope``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.api_key is not None and scope not in principal.api_key.scopes:
+            raise Forbidden(f"This API key lacks the scope {scope}.", code="missing_scope")
+        return principal
+
+    return check
+
+
+def session_principal(principal: CurrentPrincipal) -> Principal:
+    """Routes that manage credentials: a browser session only, never an API key."""
+    if principal.session is None:
+        raise Forbidden(
+            "This can only be done from a logged-in browser session, not with an API key.",
+            code="session_required",
+        )
+    return principal
+
+
+SessionPrincipal = Annotated[Principal, Depends(session_principal)]

@@ -1,0 +1,48 @@
+"""The application factory."""
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import errors
+from app.accounts import pages as account_pages
+from app.accounts import router as account_router
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.docs import router as docs_router
+from app.middleware import BodyLimit, SecurityHeaders
+from app.web import ROOT
+
+DESCRIPTION = """
+Rapport helps students run informational interviews. Authenticate with the session cookie
+(browser) or `Authorization: Bearer <api key>`. Errors always look like
+`{"error": "<code>", "detail": "<sentence>", "fields": [{"field", "message"}]}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Rapport",
+        version="1.0.0",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/api/v1/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(account_router.router)
+    app.include_router(account_pages.router)
+    app.include_router(docs_router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    return app

@@ -1,0 +1,74 @@
+"""HTMX helpers: one template environment, block rendering, and form routes that re-render on error."""
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+templates = Jinja2Blocks(directory=ROOT / "templates")
+# Form macros as a global: a block rendered alone does not run its template's imports.
+templates.env.globals["forms"] = templates.env.get_template("_form.html").module
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def is_htmx(request: Request) -> bool:
+    """A fragment is wanted; a history-restore request needs the whole page instead."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a whole template, or one named block of it (the fragment htmx swaps in)."""
+    ctx = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),
+        **(context or {}),
+    }
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, ctx, status_code=status_code, headers=dict(headers or {}), block_name=block
+    )
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """Send the browser elsewhere: HX-Redirect for htmx, 303 for a plain request."""
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return Response(status_code=303, headers={"Location": url})
+
+
+def form(template: str, block: str) -> Callable[[F], F]:
+    """Mark a JSON route as the target of an HTML form.
+
+    When an htmx request to it fails validation, the error handler re-renders this block with
+    what the person typed and a message beside each field, instead of a JSON body.
+    """
+
+    def mark(endpoint: F) -> F:
+        endpoint.__dict__["htmx_form"] = (template, block)
+        return endpoint
+
+    return mark
+
+
+def form_of(request: Request) -> tuple[str, str] | None:
+    route = request.scope.get("route")
+    endpoint = getattr(route, "endpoint", None)
+    marked: tuple[str, str] | None = getattr(endpoint, "htmx_form", None)
+    return marked

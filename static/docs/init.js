@@ -1,0 +1,3 @@
+window.addEventListener("DOMContentLoaded", function () {
+  window.ui = SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
+});

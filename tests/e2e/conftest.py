@@ -1,0 +1,122 @@
+"""Real-browser fixtures: the app served by uvicorn in a thread, and Debian's Chromium.
+
+Every test in this folder is marked ``e2e``. Run them alone with ``pytest -m e2e``. When
+Chromium is missing they are skipped, unless RAPPORT_REQUIRE_BROWSER=1 makes that a failure.
+"""
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+HERE = Path(__file__).resolve().parent
+
+EMAIL = "maya@uni.edu"
+NAME = "Maya Okafor"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _check_healthy(base_url: str) -> None:
+    # The socket is listening before the server starts, so this request waits in the backlog
+    # until uvicorn accepts it: no polling, no sleeping.
+    response = httpx.get(f"{base_url}/api/v1/health", timeout=30)
+    assert response.json() == {"status": "ok"}, response.text
+
+
+@pytest.fixture(scope="session")
+def live_server(make_settings: Callable[..., Settings]) -> Iterator[str]:
+    """The app on a free port of 127.0.0.1; yields its base URL, such as http://127.0.0.1:4711."""
+    app = create_app(make_settings())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _check_healthy(base_url)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def base_url(live_server: str, database_url: str) -> str:
+    """The live server's URL. Asking for ``database_url`` here makes the autouse fixture of
+    tests/conftest.py empty every table after each browser test."""
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("RAPPORT_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium not found at /usr/bin/chromium; the browser tests must run "
+                        "(apt-get install -y chromium)")
+        pytest.skip("Chromium not found at /usr/bin/chromium (apt-get install -y chromium); "
+                    "set RAPPORT_REQUIRE_BROWSER=1 to make this a failure")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    """A fresh browser profile for each test: no cookies, no storage."""
+    ctx = browser.new_context()
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def sign_up(page: Page, base_url: str, email: str = EMAIL, name: str = NAME) -> None:
+    """Create an account through the API and log this page's browser context in with it.
+
+    For tests whose subject is not the sign-up form itself; the cookie lands in the context.
+    """
+    response = page.request.post(f"{base_url}/api/v1/auth/register",
+                                 data={"email": email, "password": PASSWORD, "name": name})
+    assert response.status == 201, response.text()
+    response = page.request.post(f"{base_url}/api/v1/auth/login",
+                                 data={"email": email, "password": PASSWORD})
+    assert response.status == 200, response.text()
+
+
+@pytest.fixture
+def signed_in_page(page: Page, base_url: str) -> Page:
+    """A page whose browser context is logged in as Maya Okafor."""
+    sign_up(page, base_url)
+    return page

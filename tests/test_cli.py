@@ -1,0 +1,63 @@
+"""The `rapport` command."""
+
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.cli import app as cli
+from app.config import get_settings
+
+
+@pytest.fixture
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("RAPPORT_ENV", "development")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_users_create_reads_the_password_from_stdin(
+    runner: CliRunner, client: TestClient
+) -> None:
+    result = runner.invoke(cli, ["users", "create", "--email", "Staff@Uni.edu", "--name",
+                                 "Career Office", "--role", "staff", "--password-stdin"],
+                           input="a long staff password\n")
+    assert result.exit_code == 0, result.output
+    assert "Created staff staff@uni.edu" in result.output
+    response = client.post("/api/v1/auth/login",
+                           json={"email": "staff@uni.edu", "password": "a long staff password"})
+    assert response.status_code == 200 and response.json()["role"] == "staff"
+
+
+def test_users_create_explains_bad_input(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["users", "create", "--email", "nope", "--name", "X",
+                                 "--password-stdin"], input="short\n")
+    assert result.exit_code == 1
+    assert "email" in result.output and "password" in result.output
+
+
+def test_api_keys_create_prints_a_working_secret(
+    runner: CliRunner, make_client: Callable[[], TestClient]
+) -> None:
+    runner.invoke(cli, ["users", "create", "--email", "crm@uni.edu", "--name", "CRM",
+                        "--role", "staff", "--password-stdin"], input="a long staff password\n")
+    result = runner.invoke(cli, ["api-keys", "create", "--email", "crm@uni.edu", "--name",
+                                 "Slate", "--scopes", "profile:read,directory:write"])
+    assert result.exit_code == 0, result.output
+    secret = next(line for line in result.stdout.splitlines() if line.startswith("rpk_"))
+    response = make_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert response.json()["email"] == "crm@uni.edu"
+
+
+def test_api_keys_create_for_an_unknown_user_fails(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["api-keys", "create", "--email", "ghost@uni.edu", "--name",
+                                 "x", "--scopes", "profile:read"])
+    assert result.exit_code == 1 and "no account" in result.output
+
+
+def test_migrate_reports_success(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 0 and "up to date" in result.output

@@ -1,0 +1,32 @@
+"""Settings come from RAPPORT_* variables and refuse an unsafe secret outside development."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
+
+
+@pytest.mark.parametrize("secret", ["", "changeme", "secret", "short-but-real"])
+def test_production_refuses_a_missing_or_placeholder_secret(secret: str) -> None:
+    with pytest.raises(ValidationError, match="RAPPORT_SECRET_KEY"):
+        Settings(env="production", secret_key=secret)
+
+
+def test_development_runs_without_a_secret() -> None:
+    assert Settings(env="development", secret_key="").secret_key
+
+
+def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", "sqlite:///elsewhere.db")
+    monkeypatch.setenv("RAPPORT_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("RAPPORT_REGISTRATION", "uni.edu,@alumni.uni.edu")
+    settings = Settings()
+    assert settings.database_url == "sqlite:///elsewhere.db"
+    assert settings.registration_domains == ["uni.edu", "alumni.uni.edu"]
+    assert not settings.registration_closed
+
+
+def test_registration_policies() -> None:
+    assert Settings(env="development", registration="open").registration_domains is None
+    closed = Settings(env="development", registration="Closed")
+    assert closed.registration_closed and closed.registration_domains is None
