@@ -50,7 +50,8 @@ def serve(
     host, port = host or settings.host, port or settings.port
     out.print(f"Rapport is running at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port,
-                proxy_headers=True, log_level="info")
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                log_level="info")
 
 
 @app.command()

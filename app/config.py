@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that look like a secret but are not one; refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "insecure"}
-DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"
+DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Proxies whose X-Forwarded-For/-Proto are believed (the client address, https cookies).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _secret_is_real(self) -> "Settings":

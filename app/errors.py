@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web import form_of, is_htmx, redirect, render
@@ -83,6 +84,32 @@ class TooManyRequests(AppError):
     detail = "Too many attempts. Wait a moment and try again."
 
 
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The shape of every error."""
+
+    error: str
+    detail: str
+    fields: list[FieldError] | None = None
+
+
+# Documented on every API route, replacing FastAPI's own 422 shape with ours.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        401: "Not logged in, or the API key is not valid",
+        403: "Not allowed (a missing scope, a cross-site request)",
+        404: "Not found, or not yours",
+        413: "The request is too large",
+        422: "Validation failed; `fields` names each problem",
+        429: "Too many requests; see Retry-After",
+    }.items()
+}
+
 _HTTP_CODES = {
     400: ("bad_request", "The request could not be understood."),
     401: ("not_authenticated", "Log in, or send a valid API key, to use this."),
@@ -100,8 +127,10 @@ def _field_name(loc: Sequence[Any]) -> str:
 
 
 def _friendly(message: str) -> str:
-    # Pydantic prefixes custom ValueErrors; the person only needs the sentence.
-    return message.removeprefix("Value error, ")
+    # Pydantic prefixes its sentences; the person only needs the sentence itself.
+    for prefix in ("Value error, ", "value is not a valid email address: "):
+        message = message.removeprefix(prefix)
+    return message
 
 
 async def _submitted(request: Request, exc: Exception) -> dict[str, Any]:

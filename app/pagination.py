@@ -14,7 +14,7 @@ from app.errors import ValidationFailed
 
 T = TypeVar("T")
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1–200.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page, 1 to 200.")]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
 ]

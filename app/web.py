@@ -40,9 +40,10 @@ def render(
         "csp_nonce": getattr(request.state, "csp_nonce", ""),
         **(context or {}),
     }
-    response: HTMLResponse = templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request, name, ctx, status_code=status_code, headers=dict(headers or {}), block_name=block
     )
+    assert isinstance(response, HTMLResponse)
     return response
 
 

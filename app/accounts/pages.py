@@ -1,10 +1,10 @@
 """Account pages: full HTML for the first load. Forms post JSON to the API routes."""
 
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from zoneinfo import available_timezones
 
 from app.accounts import service
 from app.accounts.schemas import SCOPES, UserOut

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.accounts import service
-from app.accounts.service import Principal
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -16,6 +15,7 @@ from app.accounts.schemas import (
     RegisterIn,
     UserOut,
 )
+from app.accounts.service import Principal
 from app.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -25,11 +25,12 @@ from app.deps import (
     check_same_origin,
     require_scope,
 )
+from app.errors import ERROR_RESPONSES
 from app.models import User
 from app.pagination import Cursor, Limit, Page
 from app.web import form, is_htmx, redirect, render
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
 
 ProfileReader = Annotated[Principal, Depends(require_scope("profile:read"))]
 ProfileWriter = Annotated[Principal, Depends(require_scope("profile:write"))]

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
 SCOPES = (
     "profile:read",
@@ -34,7 +34,18 @@ def _one_is_a_list(value: Any) -> Any:
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[str, Field(min_length=8, max_length=1024)]
-Year = Annotated[Annotated[int, Field(ge=1900, le=2100)] | None, BeforeValidator(_blank_is_none)]
+def _plausible_year(value: int | None) -> int | None:
+    if value is not None and not 1900 <= value <= 2100:
+        raise ValueError("Enter a year between 1900 and 2100.")
+    return value
+
+
+Year = Annotated[
+    int | None,
+    BeforeValidator(_blank_is_none),
+    AfterValidator(_plausible_year),
+    Field(json_schema_extra={"minimum": 1900, "maximum": 2100}),
+]
 
 
 class Input(BaseModel):

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from app.accounts.schemas import ProfileIn
 from app.config import Settings
 from app.db import new_token, utcnow
-from app.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from app.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from app.models import ApiKey, AuthSession, LoginFailure, Role, User
 from app.pagination import paginate
 

@@ -1,0 +1,97 @@
+"""Serve Rapport on a throwaway SQLite database and photograph every page in Chromium.
+
+Run with `make screenshots`; the PNGs land in docs/screenshots/ and are shown in the README.
+"""
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+
+from app import migrate
+from app.config import Settings
+from app.main import create_app
+
+OUT = Path(__file__).parent / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def serve(url: str) -> tuple[uvicorn.Server, str]:
+    migrate.upgrade(url)
+    app = create_app(Settings(env="development", database_url=url))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8765, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    base = "http://127.0.0.1:8765"
+    for _ in range(100):
+        try:
+            httpx.get(f"{base}/api/v1/health")
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return server, base
+
+
+def shoot(page: Page, name: str) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"docs/screenshots/{name}.png")
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server, base = serve(f"sqlite:///{tmp}/shots.db")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for width, suffix in [(1280, ""), (390, "-phone")]:
+                page = browser.new_context(viewport={"width": width, "height": 800}).new_page()
+                page.goto(f"{base}/")
+                shoot(page, f"welcome{suffix}")
+                page.goto(f"{base}/register")
+                page.fill("#f-name", "Maya Okafor")
+                page.fill("#f-email", "not-an-email")
+                page.fill("#f-password", "correct horse battery")
+                page.click("button[type=submit]")
+                page.wait_for_selector(".field-error")
+                shoot(page, f"register-error{suffix}")
+                page.fill("#f-email", f"maya{suffix}@uni.edu")
+                page.click("button[type=submit]")
+                page.wait_for_url("**/login?registered=1")
+                shoot(page, f"login{suffix}")
+                page.fill("#f-email", f"maya{suffix}@uni.edu")
+                page.fill("#f-password", "correct horse battery")
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{base}/")
+                shoot(page, f"home{suffix}")
+                page.goto(f"{base}/settings")
+                page.fill("#f-school", "Concordia University, St. Paul")
+                page.fill("#f-major", "biology")
+                page.fill("#f-career_goal", "a career in medicine")
+                page.fill("#f-graduation_year", "1800")
+                page.click("#profile-form button[type=submit]")
+                page.wait_for_selector("#profile-form .field-error")
+                shoot(page, f"settings-error{suffix}")
+                page.fill("#f-graduation_year", "2027")
+                page.click("#profile-form button[type=submit]")
+                page.wait_for_selector("#profile-form .status-ok")
+                shoot(page, f"settings{suffix}")
+                page.goto(f"{base}/settings/api-keys")
+                page.fill("#f-name", "Slate sync")
+                page.check("input[value='profile:read']")
+                page.click("#key-form button[type=submit]")
+                page.wait_for_selector("#new-key-secret")
+                shoot(page, f"api-keys{suffix}")
+                if not suffix:
+                    page.goto(f"{base}/docs")
+                    page.wait_for_selector(".swagger-ui .opblock")
+                    shoot(page, "api-docs")
+            browser.close()
+        server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
