@@ -4,16 +4,17 @@ import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar, NamedTuple
 
 import httpx
 import pytest
-from playwright.sync_api import Dialog, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import EMAIL, NAME, sign_up
+from tests.e2e.conftest import EMAIL, NAME
 
 
-def field(page: Page, input_id: str):  # noqa: ANN201 - a Playwright Locator
+def field(page: Page, input_id: str) -> Locator:
     """The .field wrapper of an input: its label, hint and error live inside it."""
     return page.locator(".field", has=page.locator(f"#{input_id}"))
 
@@ -112,3 +113,125 @@ def test_student_registers_logs_in_edits_profile_and_manages_an_api_key(
     expect(page).to_have_url(f"{base_url}/login")
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     assert page.request.get(f"{base_url}/api/v1/me").status == 401
+
+
+# --- cross-site request forgery ---------------------------------------------------------
+
+STOLEN_PASSWORD = "attacker-chose-this-one"
+
+
+class _AttackerPages(BaseHTTPRequestHandler):
+    pages: ClassVar[dict[str, str]] = {}
+
+    def do_GET(self) -> None:
+        body = self.pages.get(self.path, "").encode()
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def attacker_port() -> Iterator[int]:
+    """Another web site: a plain http.server on its own port, serving _AttackerPages.pages."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AttackerPages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def _form(action: str, fields: dict[str, str]) -> str:
+    inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
+    return (f'<!doctype html><title>Win a prize</title><form method="post" action="{action}">'
+            f'{inputs}<button type="submit">Claim your prize</button></form>')
+
+
+FORM_ATTACKS = {
+    "change-password": ("/api/v1/me/password",
+                        {"current_password": PASSWORD, "new_password": STOLEN_PASSWORD}),
+    "log-out": ("/api/v1/auth/logout", {}),
+    "create-api-key": ("/api/v1/api-keys", {"name": "stolen", "scopes": "profile:write"}),
+}
+
+
+class Attacker(NamedTuple):
+    host: str
+    cookie_sent: bool
+
+
+# localhost is another site than 127.0.0.1: the browser withholds the SameSite=Lax cookie.
+# 127.0.0.1 on another port is the same site but another origin: the cookie IS sent, so only
+# the server's own checks (Origin, Sec-Fetch-Site, the CSRF token) stand in the way.
+ATTACKERS = {
+    "cross-site": Attacker("localhost", cookie_sent=False),
+    "same-site-other-port": Attacker("127.0.0.1", cookie_sent=True),
+}
+
+
+def assert_account_untouched(page: Page, base_url: str) -> None:
+    me = page.request.get(f"{base_url}/api/v1/me")
+    assert me.status == 200, f"the browser was logged out: {me.text()}"
+    assert me.json()["name"] == NAME and me.json()["email"] == EMAIL
+    keys = page.request.get(f"{base_url}/api/v1/api-keys")
+    assert keys.status == 200 and keys.json()["items"] == [], keys.text()
+    old_password = httpx.post(f"{base_url}/api/v1/auth/login",
+                              json={"email": EMAIL, "password": PASSWORD})
+    assert old_password.status_code == 200, "the password was changed"
+
+
+@pytest.mark.parametrize("attack", FORM_ATTACKS)
+@pytest.mark.parametrize("attacker", ATTACKERS.values(), ids=ATTACKERS.keys())
+def test_form_posted_from_another_origin_changes_nothing(
+    signed_in_page: Page, base_url: str, attacker_port: int, attacker: Attacker, attack: str
+) -> None:
+    page = signed_in_page
+    path, fields = FORM_ATTACKS[attack]
+    _AttackerPages.pages[f"/{attack}"] = _form(f"{base_url}{path}", fields)
+    page.goto(f"http://{attacker.host}:{attacker_port}/{attack}")
+
+    with page.expect_response(f"{base_url}{path}") as answer:
+        page.get_by_role("button", name="Claim your prize").click()
+    refused = answer.value
+    request_headers = refused.request.all_headers()
+    assert request_headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request_headers["origin"] == f"http://{attacker.host}:{attacker_port}"
+    cookie_sent = "rapport_session=" in request_headers.get("cookie", "")
+    assert cookie_sent == attacker.cookie_sent
+    if cookie_sent:  # the server itself refused the forged request
+        assert refused.status == 403, refused.text()
+        assert refused.json()["error"] == "csrf_failed"
+    else:  # without the cookie the request is anonymous
+        assert refused.status == 401, refused.text()
+    assert_account_untouched(page, base_url)
+
+
+@pytest.mark.parametrize("attacker", ATTACKERS.values(), ids=ATTACKERS.keys())
+def test_script_on_another_origin_cannot_patch_the_profile(
+    signed_in_page: Page, base_url: str, attacker_port: int, attacker: Attacker
+) -> None:
+    page = signed_in_page
+    _AttackerPages.pages["/fetch"] = "<!doctype html><title>Nothing to see</title>"
+    page.goto(f"http://{attacker.host}:{attacker_port}/fetch")
+
+    outcome = page.evaluate(
+        """async (url) => {
+            try {
+                const r = await fetch(url, {method: "PATCH", credentials: "include",
+                    headers: {"Content-Type": "application/json"},
+                    body: JSON.stringify({name: "Hacked"})});
+                return r.status;
+            } catch (error) {
+                return "blocked";
+            }
+        }""",
+        f"{base_url}/api/v1/me",
+    )
+    assert outcome == "blocked"
+    assert_account_untouched(page, base_url)
