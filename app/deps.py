@@ -6,6 +6,7 @@ writes must come from our own origin and carry the CSRF token; bearer-key reques
 
 import hmac
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -69,10 +70,22 @@ def _from_request(request: Request, db: Session, settings: Settings) -> Principa
     return None
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """What every page shows of the person logged in. A plain copy, so an error page can
+    still be drawn after the request's database work was rolled back."""
+
+    id: str
+    name: str
+    role: str
+    timezone: str
+
+
 def optional_principal(request: Request, db: DbSession, settings: AppSettings) -> Principal | None:
     principal = _from_request(request, db, settings)
     if principal is not None:
-        request.state.user = principal.user
+        user = principal.user
+        request.state.user = Viewer(user.id, user.name, user.role, user.timezone)
         if principal.session is not None:
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)
     return principal

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.web import form_of, is_htmx, redirect, render
@@ -207,6 +208,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return await error_response(request, exc.status_code, code, detail, (), exc.headers)
 
 
+async def _stale(request: Request, exc: Exception) -> Response:
+    return await error_response(
+        request, 409, "edit_conflict",
+        "Someone changed this at the same moment. Reload it, then make your change again.",
+    )
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return await error_response(
@@ -219,4 +227,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(Exception, _server_error)

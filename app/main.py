@@ -7,6 +7,8 @@ from app import errors
 from app.accounts import pages as account_pages
 from app.accounts import router as account_router
 from app.config import Settings, get_settings
+from app.contacts import pages as contact_pages
+from app.contacts import router as contact_router
 from app.db import make_engine, make_sessionmaker
 from app.docs import router as docs_router
 from app.middleware import BodyLimit, SecurityHeaders
@@ -42,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(account_router.router)
+    app.include_router(contact_router.router)
     app.include_router(account_pages.router)
+    app.include_router(contact_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     return app

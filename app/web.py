@@ -1,8 +1,10 @@
 """HTMX helpers: one template environment, block rendering, and form routes that re-render on error."""
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -10,6 +12,27 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 templates = Jinja2Blocks(directory=ROOT / "templates")
+
+
+def _zone(user: Any) -> ZoneInfo:
+    return ZoneInfo(getattr(user, "timezone", None) or "UTC")
+
+
+def local(moment: datetime | None, user: Any) -> str:
+    """A moment as the person reads it, in their own time zone."""
+    if moment is None:
+        return ""
+    return moment.astimezone(_zone(user)).strftime("%b %-d, %Y %H:%M")
+
+
+def local_input(moment: datetime | str | None, user: Any) -> str:
+    """The value of a datetime-local input: the person's wall-clock time, no offset."""
+    if not isinstance(moment, datetime):
+        return moment or ""
+    return moment.astimezone(_zone(user)).strftime("%Y-%m-%dT%H:%M")
+
+
+templates.env.filters.update(local=local, local_input=local_input)
 # Form macros as a global: a block rendered alone does not run its template's imports.
 templates.env.globals["forms"] = templates.env.get_template("_form.html").module
 

@@ -6,6 +6,8 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
+from app.schemas import Input, blank_is_none
+
 SCOPES = (
     "profile:read",
     "profile:write",
@@ -20,11 +22,6 @@ SCOPES = (
     "webhooks:manage",
 )
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
-
-
-def _blank_is_none(value: Any) -> Any:
-    # HTML forms send "" for an empty number field; that means "not set".
-    return None if isinstance(value, str) and not value.strip() else value
 
 
 def _one_is_a_list(value: Any) -> Any:
@@ -42,14 +39,10 @@ def _plausible_year(value: int | None) -> int | None:
 
 Year = Annotated[
     int | None,
-    BeforeValidator(_blank_is_none),
+    BeforeValidator(blank_is_none),
     AfterValidator(_plausible_year),
     Field(json_schema_extra={"minimum": 1900, "maximum": 2100}),
 ]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class RegisterIn(Input):

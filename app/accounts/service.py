@@ -25,7 +25,7 @@ from app.errors import (
     ValidationFailed,
 )
 from app.models import ApiKey, AuthSession, LoginFailure, Role, User
-from app.pagination import paginate
+from app.pagination import Order, paginate
 
 hasher = PasswordHash.recommended()  # argon2id
 # Verified against when the email is unknown, so both answers take the same time.
@@ -218,7 +218,7 @@ def list_api_keys(
     db: Session, user: User, limit: int, cursor: str | None
 ) -> tuple[list[ApiKey], str | None]:
     stmt = select(ApiKey).where(ApiKey.user_id == user.id)
-    return paginate(db, stmt, [(ApiKey.id, True)], limit, cursor)
+    return paginate(db, stmt, [Order(ApiKey.id, descending=True)], limit, cursor)
 
 
 def count_api_keys(db: Session, user: User) -> int:

@@ -1,5 +1,20 @@
 """Every ORM model, imported here so Alembic and the app see the whole schema."""
 
 from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
+from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
+from app.models.idempotency import IdempotencyRecord
 
-__all__ = ["ApiKey", "AuthSession", "LoginFailure", "Role", "User"]
+__all__ = [
+    "ApiKey",
+    "AuthSession",
+    "Contact",
+    "ContactEvent",
+    "ContactTag",
+    "IdempotencyRecord",
+    "LoginFailure",
+    "Organization",
+    "Role",
+    "Source",
+    "Stage",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Contacts and organizations: the student's private contact file."""

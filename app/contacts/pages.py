@@ -1,0 +1,104 @@
+"""Contact and organization pages: full HTML for the first load; forms call the API routes."""
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.contacts import service
+from app.contacts.schemas import ContactOut, OrganizationOut
+from app.contacts.service import ContactFilters, Sort
+from app.deps import CurrentPrincipal, DbSession
+from app.etag import etag
+from app.models import Source, Stage
+from app.web import render, templates
+
+router = APIRouter(include_in_schema=False)
+
+STAGE_LABELS = {
+    "identified": "Identified", "contacted": "Contacted", "scheduled": "Scheduled",
+    "interviewed": "Interviewed", "thanked": "Thanked", "following_up": "Following up",
+    "closed": "Closed",
+}
+SOURCE_LABELS = {
+    "personal": "Personal network", "referral": "Referral", "alumni": "Alumni",
+    "cold": "Cold outreach", "event": "Event", "other": "Other",
+}
+
+
+def list_query(filters: ContactFilters, sort: str, cursor: str | None = None) -> str:
+    """The API query for a list with these filters (empty ones left out)."""
+    params = {"q": filters.q, "stage": filters.stage, "source": filters.source, "tag": filters.tag,
+              "sort": sort, "cursor": cursor}
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+templates.env.globals.update(stage_labels=STAGE_LABELS, source_labels=SOURCE_LABELS,
+                             list_query=list_query)
+
+
+@router.get("/contacts", response_class=HTMLResponse)
+def contacts_page(
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    stage: Stage | None = None,
+    source: Source | None = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    sort: Sort = "name",
+) -> Response:
+    user = principal.user
+    filters = ContactFilters(q=q, stage=stage, source=source, tag=tag)
+    contacts, next_cursor = service.list_contacts(db, user, filters, sort, 50, None)
+    current = {"q": q, "stage": stage, "source": source, "tag": tag, "sort": sort}
+
+    def chip_url(key: str, value: str | None) -> str:
+        """This page with one filter set, or cleared when it is already set to that value."""
+        params = {**current, key: None if current.get(key) == value else value}
+        return "/contacts?" + urlencode({k: v for k, v in params.items() if v and k != "q"})
+
+    return render(request, "contacts/list.html", {
+        "contacts": contacts, "next_cursor": next_cursor, "filters": filters, "sort": sort,
+        "counts": service.stage_counts(db, user), "tags": service.owner_tags(db, user),
+        "chip_url": chip_url, "form": {},
+    })
+
+
+@router.get("/contacts/board", response_class=HTMLResponse)
+def board_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+    return render(request, "contacts/board.html", {"columns": service.board(db, principal.user)})
+
+
+@router.get("/contacts/{contact_id}", response_class=HTMLResponse)
+def contact_page(
+    contact_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> Response:
+    contact = service.get_contact(db, principal.user, contact_id)
+    events, _ = service.timeline(db, contact, 100, None)
+    return render(request, "contacts/detail.html", {
+        "contact": contact,
+        "form": ContactOut.model_validate(contact).model_dump(),
+        "etag": etag(contact.version),
+        "events": [(e, service.summarize(e)) for e in events],
+        "chain": service.referral_chain(db, contact),
+    })
+
+
+@router.get("/organizations", response_class=HTMLResponse)
+def organizations_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+    orgs, _ = service.list_organizations(db, principal.user, 200, None)
+    return render(request, "contacts/organizations.html", {"orgs": orgs, "form": {}})
+
+
+@router.get("/organizations/{organization_id}", response_class=HTMLResponse)
+def organization_page(
+    organization_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
+) -> Response:
+    org = service.get_organization(db, principal.user, organization_id)
+    form: dict[str, Any] = OrganizationOut.model_validate(org).model_dump()
+    return render(request, "contacts/organization.html", {
+        "org": org, "form": form, "etag": etag(org.version),
+        "contacts": service.organization_contacts(db, org),
+    })

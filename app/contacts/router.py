@@ -1,0 +1,211 @@
+"""Contact and organization routes: JSON for API clients, the matching fragment for htmx."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from app import idempotency
+from app.accounts.service import Principal
+from app.contacts import service
+from app.contacts.schemas import (
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+    EventOut,
+    OrganizationIn,
+    OrganizationOut,
+    OrganizationPatch,
+)
+from app.contacts.service import ContactFilters, Sort
+from app.deps import DbSession, require_scope
+from app.errors import ERROR_RESPONSES
+from app.etag import check_if_match, tag_response
+from app.idempotency import IdempotencyKey
+from app.models import Contact, Organization, Source, Stage
+from app.pagination import Cursor, Limit, Page
+from app.web import form, is_htmx, redirect, render
+
+router = APIRouter(prefix="/api/v1", tags=["contacts"], responses=ERROR_RESPONSES)
+
+Reader = Annotated[Principal, Depends(require_scope("contacts:read"))]
+Writer = Annotated[Principal, Depends(require_scope("contacts:write"))]
+
+
+def readable_contact(contact_id: str, principal: Reader, db: DbSession) -> Contact:
+    return service.get_contact(db, principal.user, contact_id)
+
+
+def writable_contact(contact_id: str, principal: Writer, db: DbSession) -> Contact:
+    return service.get_contact(db, principal.user, contact_id)
+
+
+def readable_organization(organization_id: str, principal: Reader, db: DbSession) -> Organization:
+    return service.get_organization(db, principal.user, organization_id)
+
+
+def writable_organization(organization_id: str, principal: Writer, db: DbSession) -> Organization:
+    return service.get_organization(db, principal.user, organization_id)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+# --- contacts ---
+
+
+@router.get("/contacts", response_model=Page[ContactOut])
+def list_contacts(
+    request: Request,
+    principal: Reader,
+    db: DbSession,
+    q: Annotated[str | None, Query(max_length=200, description="Words to find, as prefixes.")] = None,
+    stage: Stage | None = None,
+    source: Source | None = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    organization_id: Annotated[str | None, Query(max_length=26)] = None,
+    updated_since: Annotated[datetime | None, Query(description="ISO 8601; UTC if no offset.")] = None,
+    sort: Annotated[Sort, Query(description="name, updated (newest first) or next_action")] = "name",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Any:
+    filters = ContactFilters(q=q, stage=stage, source=source, tag=tag,
+                             organization_id=organization_id, updated_since=_aware(updated_since))
+    items, next_cursor = service.list_contacts(db, principal.user, filters, sort, limit, cursor)
+    if is_htmx(request):
+        # "Show more" appends rows; a search or a filter redraws the whole list.
+        block = "rows" if request.headers.get("HX-Target") == "more-row" else "results"
+        return render(request, "contacts/list.html", {
+            "contacts": items, "next_cursor": next_cursor, "filters": filters, "sort": sort,
+        }, block=block)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("/contacts", status_code=201, response_model=ContactOut)
+@form("contacts/list.html", "quick_add")
+def create_contact(
+    body: ContactIn, request: Request, response: Response, principal: Writer, db: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    user = principal.user
+    print_ = idempotency.fingerprint(request.url.path, body)
+    if (replayed := idempotency.replay(db, user, idempotency_key, print_)) is not None:
+        return replayed
+    contact = service.create_contact(db, user, body)
+    out = ContactOut.model_validate(contact)
+    idempotency.remember(db, user, idempotency_key, print_, 201, out)
+    if is_htmx(request):
+        return render(request, "contacts/list.html", {"form": {}, "added": contact},
+                      block="quick_add", status_code=201, headers={"HX-Trigger": "contacts-changed"})
+    response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
+    tag_response(response, contact.version)
+    return out
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactOut)
+def get_contact(response: Response, contact: Annotated[Contact, Depends(readable_contact)]) -> Any:
+    tag_response(response, contact.version)
+    return contact
+
+
+@router.patch("/contacts/{contact_id}", response_model=ContactOut)
+@form("contacts/detail.html", "contact_form")
+def update_contact(
+    body: ContactPatch, request: Request, response: Response, principal: Writer, db: DbSession,
+    contact: Annotated[Contact, Depends(writable_contact)],
+) -> Any:
+    check_if_match(request, contact.version)
+    service.update_contact(db, principal.user, contact, body)
+    if is_htmx(request):
+        if request.headers.get("HX-Target") == "board":
+            return _board(request, db, principal)
+        return render(request, "contacts/detail.html",
+                      {"contact": contact, "form": ContactOut.model_validate(contact).model_dump(),
+                       "saved": True}, block="contact_form")
+    tag_response(response, contact.version)
+    return contact
+
+
+def _board(request: Request, db: Session, principal: Principal) -> Response:
+    columns = service.board(db, principal.user)
+    return render(request, "contacts/board.html", {"columns": columns}, block="board")
+
+
+@router.delete("/contacts/{contact_id}", status_code=204)
+def delete_contact(request: Request, db: DbSession,
+                   contact: Annotated[Contact, Depends(writable_contact)]) -> Response:
+    check_if_match(request, contact.version)
+    service.delete_contact(db, contact)
+    return redirect(request, "/contacts") if is_htmx(request) else Response(status_code=204)
+
+
+@router.get("/contacts/{contact_id}/timeline", response_model=Page[EventOut])
+def contact_timeline(db: DbSession, contact: Annotated[Contact, Depends(readable_contact)],
+                     limit: Limit = 50, cursor: Cursor = None) -> Any:
+    events, next_cursor = service.timeline(db, contact, limit, cursor)
+    items = [EventOut(id=e.id, kind=e.kind, at=e.at, data=e.data, summary=service.summarize(e))
+             for e in events]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# --- organizations ---
+
+
+@router.get("/organizations", response_model=Page[OrganizationOut])
+def list_organizations(principal: Reader, db: DbSession, limit: Limit = 50,
+                       cursor: Cursor = None) -> Any:
+    items, next_cursor = service.list_organizations(db, principal.user, limit, cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("/organizations", status_code=201, response_model=OrganizationOut)
+@form("contacts/organizations.html", "organization_form")
+def create_organization(
+    body: OrganizationIn, request: Request, response: Response, principal: Writer, db: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    user = principal.user
+    print_ = idempotency.fingerprint(request.url.path, body)
+    if (replayed := idempotency.replay(db, user, idempotency_key, print_)) is not None:
+        return replayed
+    org = service.create_organization(db, user, body)
+    out = OrganizationOut.model_validate(org)
+    idempotency.remember(db, user, idempotency_key, print_, 201, out)
+    if is_htmx(request):
+        return redirect(request, f"/organizations/{org.id}")
+    response.headers["Location"] = f"/api/v1/organizations/{org.id}"
+    tag_response(response, org.version)
+    return out
+
+
+@router.get("/organizations/{organization_id}", response_model=OrganizationOut)
+def get_organization(response: Response,
+                     org: Annotated[Organization, Depends(readable_organization)]) -> Any:
+    tag_response(response, org.version)
+    return org
+
+
+@router.patch("/organizations/{organization_id}", response_model=OrganizationOut)
+@form("contacts/organization.html", "organization_form")
+def update_organization(
+    body: OrganizationPatch, request: Request, response: Response, principal: Writer,
+    db: DbSession, org: Annotated[Organization, Depends(writable_organization)],
+) -> Any:
+    check_if_match(request, org.version)
+    service.update_organization(db, principal.user, org, body)
+    if is_htmx(request):
+        return render(request, "contacts/organization.html",
+                      {"org": org, "form": OrganizationOut.model_validate(org).model_dump(),
+                       "saved": True}, block="organization_form")
+    tag_response(response, org.version)
+    return org
+
+
+@router.delete("/organizations/{organization_id}", status_code=204)
+def delete_organization(request: Request, db: DbSession,
+                        org: Annotated[Organization, Depends(writable_organization)]) -> Response:
+    check_if_match(request, org.version)
+    service.delete_organization(db, org)
+    return redirect(request, "/organizations") if is_htmx(request) else Response(status_code=204)

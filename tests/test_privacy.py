@@ -1,0 +1,118 @@
+"""Private means private: a second student reaches none of the first student's records,
+through any route that takes an id, any filter, any list, search or count.
+
+The walk covers every route of the app, so routes added later are checked too: a route whose
+path names an id this test does not know, or whose body it cannot fill, fails the test until
+it is taught here."""
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from tests.conftest import api_key, signed_in
+
+SECRET_WORD = "Zanzibarian"
+
+# A valid body for routes that need one, so the answer is about the id, not the body.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+@pytest.fixture
+def maya_owns(make_client: Callable[[], TestClient]) -> dict[str, str]:
+    maya = make_client()
+    signed_in(maya)
+    org = maya.post("/api/v1/organizations", json={"name": f"{SECRET_WORD} Labs"}).json()
+    referrer = maya.post("/api/v1/contacts", json={"first_name": "Dr.", "last_name": "Jones"}).json()
+    contact = maya.post("/api/v1/contacts", json={
+        "first_name": SECRET_WORD, "organization_id": org["id"], "tags": [SECRET_WORD.lower()],
+        "referred_by_id": referrer["id"], "stage": "contacted"}).json()
+    api_key(maya)
+    key = maya.get("/api/v1/api-keys").json()["items"][0]
+    return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"]}
+
+
+@pytest.fixture
+def jon(make_client: Callable[[], TestClient], maya_owns: dict[str, str]) -> TestClient:
+    client = make_client()
+    signed_in(client, email="jon@uni.edu", name="Jon Park")
+    return client
+
+
+def _all_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif hasattr(route, "original_router"):  # a router included in the app
+            yield from _all_routes(route.original_router.routes,
+                                   prefix + route.include_context.prefix)
+
+
+def _routes_with_ids(app: FastAPI) -> list[tuple[str, str, list[str]]]:
+    return [
+        (method, path, re.findall(r"{(\w+)}", path))
+        for path, route in _all_routes(app.routes) if "{" in path
+        for method in sorted(route.methods - {"HEAD"})
+    ]
+
+
+def test_every_route_with_an_id_answers_404_for_another_students_id(
+    app: FastAPI, jon: TestClient, maya_owns: dict[str, str]
+) -> None:
+    routes = _routes_with_ids(app)
+    assert len(routes) >= 10
+    for method, path, params in routes:
+        unknown = [p for p in params if p not in maya_owns]
+        assert not unknown, f"teach tests/test_privacy.py the id {unknown} of {method} {path}"
+        url = path.format(**{p: maya_owns[p] for p in params})
+        body = BODIES.get((method, path), {}) if method in {"POST", "PUT", "PATCH"} else None
+        response = jon.request(method, url, json=body)
+        assert response.status_code == 404, (
+            f"{method} {path} answered {response.status_code}"
+            + (" (give it a valid body in BODIES)" if response.status_code == 422 else ""))
+        assert SECRET_WORD not in response.text, f"{method} {path} leaked data"
+
+
+def test_another_students_ids_in_filters_and_bodies_are_not_found(
+    jon: TestClient, maya_owns: dict[str, str]
+) -> None:
+    org, contact = maya_owns["organization_id"], maya_owns["contact_id"]
+    assert jon.get("/api/v1/contacts", params={"organization_id": org}).status_code == 404
+    for body in [{"first_name": "A", "organization_id": org},
+                 {"first_name": "A", "referred_by_id": contact}]:
+        response = jon.post("/api/v1/contacts", json=body)
+        assert response.status_code == 404, body
+    mine = jon.post("/api/v1/contacts", json={"first_name": "Mine"}).json()
+    for body in [{"organization_id": org}, {"referred_by_id": contact}]:
+        assert jon.patch(f"/api/v1/contacts/{mine['id']}", json=body).status_code == 404, body
+    assert [c["id"] for c in jon.get("/api/v1/contacts").json()["items"]] == [mine["id"]]
+
+
+def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
+    jon: TestClient, maya_owns: dict[str, str]
+) -> None:
+    assert jon.get("/api/v1/contacts", params={"q": SECRET_WORD[:4]}).json()["items"] == []
+    assert jon.get("/api/v1/contacts", params={"tag": SECRET_WORD.lower()}).json()["items"] == []
+    assert jon.get("/api/v1/contacts", params={"stage": "contacted"}).json()["items"] == []
+    assert jon.get("/api/v1/organizations").json()["items"] == []
+    assert jon.get("/api/v1/api-keys").json()["items"] == []
+    for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys", "/"]:
+        html = jon.get(page).text
+        assert SECRET_WORD not in html and SECRET_WORD.lower() not in html, page
+    searched = jon.get(f"/contacts?q={SECRET_WORD}").text  # the query itself is echoed back
+    assert "No contacts match" in searched and f">{SECRET_WORD}" not in searched
+    board = jon.get("/contacts/board").text
+    assert 'class="chip-count">1<' not in board  # Maya's contacted contact is not counted
+
+
+def test_pages_with_another_students_id_are_not_found(
+    jon: TestClient, maya_owns: dict[str, str]
+) -> None:
+    for page in [f"/contacts/{maya_owns['contact_id']}",
+                 f"/organizations/{maya_owns['organization_id']}"]:
+        response = jon.get(page)
+        assert response.status_code == 404 and SECRET_WORD not in response.text
