@@ -3,7 +3,7 @@ student's ids are simply not found."""
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -192,8 +192,9 @@ def _apply(db: Session, owner: User, contact: Contact, values: dict[str, Any]) -
     if "tags" in values:
         _set_tags(contact, values.pop("tags"))
     when = values.get("next_action_at")
-    if when is not None and when.tzinfo is None:
-        values["next_action_at"] = when.replace(tzinfo=ZoneInfo(owner.timezone))
+    if when is not None:  # stored and answered in UTC; a time without offset is the student's
+        zoned = when.replace(tzinfo=ZoneInfo(owner.timezone)) if when.tzinfo is None else when
+        values["next_action_at"] = zoned.astimezone(UTC)
     for field, value in values.items():
         setattr(contact, field, "" if value is None and field in _NOT_NULL_TEXT else value)
     _derive(contact)

@@ -1,0 +1,125 @@
+"""Contact pages, and the htmx answers of the contact routes."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import signed_in
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def me(client: TestClient) -> TestClient:
+    signed_in(client)
+    return client
+
+
+def add(client: TestClient, **fields: Any) -> dict[str, Any]:
+    return dict(client.post("/api/v1/contacts", json={"first_name": "Ana", **fields}).json())
+
+
+def test_the_empty_list_says_what_to_do_first(me: TestClient) -> None:
+    html = me.get("/contacts").text
+    assert "Add the first person you'd like to talk to" in html
+    assert "positions similar to the one you want" in html
+
+
+def test_search_as_you_type_returns_only_the_results_fragment(me: TestClient) -> None:
+    add(me, first_name="Maya", organization_name="Regions Hospital")
+    add(me, first_name="Jon", organization_name="Acme")
+    response = me.get("/api/v1/contacts", params={"q": "reg"}, headers=HX)
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text.lstrip().startswith('<ul id="results"')
+    assert "Maya" in response.text and "Jon" not in response.text
+
+
+def test_show_more_appends_rows_only(me: TestClient) -> None:
+    for i in range(3):
+        add(me, first_name=f"P{i}")
+    first = me.get("/api/v1/contacts", params={"limit": 2}).json()
+    more = me.get("/api/v1/contacts", params={"limit": 2, "cursor": first["next_cursor"]},
+                  headers={**HX, "HX-Target": "more-row"})
+    assert '<ul id="results"' not in more.text and "P2" in more.text
+
+
+def test_quick_add_confirms_and_asks_the_list_to_refresh(me: TestClient) -> None:
+    response = me.post("/api/v1/contacts", headers=HX, json={
+        "first_name": "Maya", "last_name": "Okafor", "organization_name": "", "email": "",
+        "source": "referral", "referrer_name": "Dr. Jones", "title": ""})
+    assert response.status_code == 201
+    assert "Added" in response.text and "Maya Okafor" in response.text
+    assert response.headers["HX-Trigger"] == "contacts-changed"
+
+
+def test_quick_add_errors_keep_what_was_typed(me: TestClient) -> None:
+    response = me.post("/api/v1/contacts", headers=HX, json={
+        "first_name": "", "title": "Physician Assistant", "email": "nope"})
+    assert response.status_code == 422
+    assert 'value="Physician Assistant"' in response.text and 'id="e-first_name"' in response.text
+    assert 'id="e-email"' in response.text
+
+
+def test_filter_chips_link_to_filtered_lists(me: TestClient) -> None:
+    add(me, first_name="Maya", stage="contacted", tags=["healthcare"])
+    html = me.get("/contacts?stage=contacted").text
+    assert 'href="/contacts?sort=name"' in html  # the active chip clears itself
+    assert "#healthcare" in html and "Maya" in html
+    assert "No contacts match" in me.get("/contacts?stage=closed").text
+
+
+def test_moving_a_card_on_the_board_redraws_the_board(me: TestClient) -> None:
+    c = add(me, first_name="Maya")
+    response = me.patch(f"/api/v1/contacts/{c['id']}", json={"stage": "contacted"},
+                        headers={**HX, "HX-Target": "board"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="board"')
+    assert me.get(f"/api/v1/contacts/{c['id']}").json()["stage"] == "contacted"
+
+
+def test_contact_page_shows_every_field_the_chain_and_the_timeline(me: TestClient) -> None:
+    jones = add(me, first_name="Dr.", last_name="Jones")
+    maya = add(me, first_name="Maya", last_name="Okafor", referred_by_id=jones["id"],
+               tags=["pa", "healthcare"], notes="Works nights.")
+    add(me, first_name="Kim", referred_by_id=maya["id"])
+    html = me.get(f"/contacts/{maya['id']}").text
+    for name in ["first_name", "last_name", "email", "phone", "title", "organization_name",
+                 "industry", "location", "linkedin_url", "stage", "source", "referrer_name",
+                 "next_action", "next_action_at", "tags", "how_we_met", "notes"]:
+        assert f'name="{name}"' in html, name
+    assert 'value="healthcare, pa"' in html
+    assert "Dr. Jones</a>" in html and "Kim</a>" in html
+    assert "Added to your contacts." in html
+    assert 'If-Match' in html
+
+
+def test_saving_the_contact_form_checks_the_version_it_was_loaded_with(me: TestClient) -> None:
+    c = add(me, first_name="Maya")
+    tag = me.get(f"/api/v1/contacts/{c['id']}").headers["ETag"]
+    saved = me.patch(f"/api/v1/contacts/{c['id']}", json={"title": "PA"},
+                     headers={**HX, "If-Match": tag})
+    assert saved.status_code == 200 and "Saved" in saved.text
+    stale = me.patch(f"/api/v1/contacts/{c['id']}", json={"title": "Other"},
+                     headers={**HX, "If-Match": tag})
+    assert stale.status_code == 412
+    assert "changed since you read it" in stale.text and 'value="Other"' in stale.text
+
+
+def test_a_browser_date_without_offset_is_read_in_the_students_zone(me: TestClient) -> None:
+    me.patch("/api/v1/me", json={"timezone": "America/Chicago"})
+    c = add(me, next_action_at="2026-12-01T09:00")
+    assert c["next_action_at"].startswith("2026-12-01T15:00")
+
+
+def test_organization_pages(me: TestClient) -> None:
+    c = add(me, first_name="Maya", organization_name="Regions Hospital")
+    org_id = c["organization_id"]
+    assert "Regions Hospital" in me.get("/organizations").text
+    page = me.get(f"/organizations/{org_id}").text
+    assert "Research notes" in page and "Maya" in page
+    saved = me.patch(f"/api/v1/organizations/{org_id}", headers=HX,
+                     json={"research_notes": "Level I trauma centre."})
+    assert "Saved" in saved.text and "Level I trauma centre." in saved.text
+    created = me.post("/api/v1/organizations", headers=HX, json={"name": "Mayo Clinic"})
+    assert created.headers["HX-Redirect"].startswith("/organizations/")
