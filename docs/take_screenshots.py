@@ -41,6 +41,32 @@ def shoot(page: Page, name: str) -> None:
     print(f"docs/screenshots/{name}.png")
 
 
+def add_contacts(page: Page, base: str) -> None:
+    """A small, believable contact file, entered through the API as the logged-in student."""
+    token = page.get_attribute("body", "hx-headers") or ""
+    headers = {"X-CSRF-Token": token.split('"')[3], "Origin": base}
+
+    def add(**fields: object) -> str:
+        response = page.request.post(f"{base}/api/v1/contacts", data=fields, headers=headers)
+        return str(response.json()["id"])
+
+    jones = add(first_name="Dr.", last_name="Jones", title="Professor of Biology",
+                organization_name="Concordia University", source="personal")
+    maya = add(first_name="Maya", last_name="Okafor", title="Physician Assistant",
+               organization_name="Regions Hospital", source="referral", referred_by_id=jones,
+               stage="contacted", tags=["healthcare", "pa"], email="maya.okafor@example.org",
+               next_action="Follow up", next_action_at="2026-12-04T15:00:00Z",
+               notes="Works nights in the emergency department; prefers email.")
+    add(first_name="Kim", last_name="Lee", title="PA Program Coordinator",
+        organization_name="Regions Hospital", source="referral", referred_by_id=maya,
+        tags=["healthcare"])
+    add(first_name="Sam", last_name="Rivera", title="Clinical Research Coordinator",
+        organization_name="Mayo Clinic", source="alumni", stage="scheduled")
+    add(first_name="Priya", last_name="Shah", title="Physician Assistant",
+        organization_name="HealthPartners", source="event", stage="interviewed",
+        how_we_met="Career fair, October")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,17 +78,17 @@ def main() -> None:
                 page.goto(f"{base}/")
                 shoot(page, f"welcome{suffix}")
                 page.goto(f"{base}/register")
-                page.fill("#f-name", "Maya Okafor")
+                page.fill("#f-name", "Jordan Ellis")
                 page.fill("#f-email", "not-an-email")
                 page.fill("#f-password", "correct horse battery")
                 page.click("button[type=submit]")
                 page.wait_for_selector(".field-error")
                 shoot(page, f"register-error{suffix}")
-                page.fill("#f-email", f"maya{suffix}@uni.edu")
+                page.fill("#f-email", f"jordan{suffix}@uni.edu")
                 page.click("button[type=submit]")
                 page.wait_for_url("**/login?registered=1")
                 shoot(page, f"login{suffix}")
-                page.fill("#f-email", f"maya{suffix}@uni.edu")
+                page.fill("#f-email", f"jordan{suffix}@uni.edu")
                 page.fill("#f-password", "correct horse battery")
                 page.click("button[type=submit]")
                 page.wait_for_url(f"{base}/")
@@ -85,6 +111,15 @@ def main() -> None:
                 page.click("#key-form button[type=submit]")
                 page.wait_for_selector("#new-key-secret")
                 shoot(page, f"api-keys{suffix}")
+                add_contacts(page, base)
+                page.goto(f"{base}/contacts")
+                shoot(page, f"contacts{suffix}")
+                page.goto(f"{base}/contacts/board")
+                shoot(page, f"board{suffix}")
+                page.goto(f"{base}/contacts")
+                page.click("#results >> text=Maya Okafor")
+                page.wait_for_selector("#contact-form")
+                shoot(page, f"contact{suffix}")
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")
