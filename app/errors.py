@@ -134,7 +134,8 @@ def _friendly(message: str) -> str:
     return message
 
 
-async def _submitted(request: Request, exc: Exception) -> dict[str, Any]:
+async def _submitted(request: Request, exc: Exception | None) -> dict[str, Any]:
+    """What the person sent, to put back in the form (FastAPI has read and kept the body)."""
     body = getattr(exc, "body", None)
     if body is None:
         try:
@@ -160,7 +161,7 @@ async def error_response(
     if form is not None and status < 500 and code != Unauthorized.code:
         template, block = form
         context = {
-            "form": await _submitted(request, exc or Exception()),
+            "form": await _submitted(request, exc),
             "errors": dict(fields),
             "error": detail,
         }

@@ -4,8 +4,9 @@ caller and are kept for 24 hours, in the database, so every app process honours 
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Header, Response
 from pydantic import BaseModel
@@ -18,12 +19,25 @@ from app.errors import Conflict, ValidationFailed
 from app.models import IdempotencyRecord, User
 
 LIFETIME = timedelta(hours=24)
+T = TypeVar("T")
 
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=200,
            description="Retrying with the same key and body replays the first answer."),
 ]
+
+
+def create_once(db: Session, user: User, key: str | None, path: str, body: BaseModel,
+                   create: Callable[[], T], shape: type[BaseModel]) -> T | Response:
+    """Run ``create`` unless this key was seen: then the first answer (a Response) comes back."""
+    print_ = fingerprint(path, body)
+    replayed = replay(db, user, key, print_)
+    if replayed is not None:
+        return replayed
+    made = create()
+    remember(db, user, key, print_, 201, shape.model_validate(made))
+    return made
 
 
 def fingerprint(path: str, body: BaseModel) -> str:

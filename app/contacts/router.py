@@ -89,19 +89,17 @@ def create_contact(
     body: ContactIn, request: Request, response: Response, principal: Writer, db: DbSession,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    user = principal.user
-    print_ = idempotency.fingerprint(request.url.path, body)
-    if (replayed := idempotency.replay(db, user, idempotency_key, print_)) is not None:
-        return replayed
-    contact = service.create_contact(db, user, body)
-    out = ContactOut.model_validate(contact)
-    idempotency.remember(db, user, idempotency_key, print_, 201, out)
+    contact = idempotency.create_once(
+        db, principal.user, idempotency_key, request.url.path, body,
+        lambda: service.create_contact(db, principal.user, body), ContactOut)
+    if isinstance(contact, Response):
+        return contact
     if is_htmx(request):
         return render(request, "contacts/list.html", {"form": {}, "added": contact},
                       block="quick_add", status_code=201, headers={"HX-Trigger": "contacts-changed"})
     response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
     tag_response(response, contact.version)
-    return out
+    return contact
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)
@@ -166,18 +164,16 @@ def create_organization(
     body: OrganizationIn, request: Request, response: Response, principal: Writer, db: DbSession,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    user = principal.user
-    print_ = idempotency.fingerprint(request.url.path, body)
-    if (replayed := idempotency.replay(db, user, idempotency_key, print_)) is not None:
-        return replayed
-    org = service.create_organization(db, user, body)
-    out = OrganizationOut.model_validate(org)
-    idempotency.remember(db, user, idempotency_key, print_, 201, out)
+    org = idempotency.create_once(
+        db, principal.user, idempotency_key, request.url.path, body,
+        lambda: service.create_organization(db, principal.user, body), OrganizationOut)
+    if isinstance(org, Response):
+        return org
     if is_htmx(request):
         return redirect(request, f"/organizations/{org.id}")
     response.headers["Location"] = f"/api/v1/organizations/{org.id}"
     tag_response(response, org.version)
-    return out
+    return org
 
 
 @router.get("/organizations/{organization_id}", response_model=OrganizationOut)
