@@ -52,19 +52,20 @@ def render(
     name: str,
     context: Mapping[str, Any] | None = None,
     *,
-    block: str | None = None,
+    block: str | list[str] | None = None,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render a whole template, or one named block of it (the fragment htmx swaps in)."""
+    """Render a whole template, or named blocks of it (the fragments htmx swaps in)."""
     ctx = {
         "user": getattr(request.state, "user", None),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "csp_nonce": getattr(request.state, "csp_nonce", ""),
         **(context or {}),
     }
+    blocks = {"block_names": block} if isinstance(block, list) else {"block_name": block}
     response = templates.TemplateResponse(
-        request, name, ctx, status_code=status_code, headers=dict(headers or {}), block_name=block
+        request, name, ctx, status_code=status_code, headers=dict(headers or {}), **blocks
     )
     assert isinstance(response, HTMLResponse)
     return response

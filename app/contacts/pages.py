@@ -1,17 +1,19 @@
 """Contact and organization pages: full HTML for the first load; forms call the API routes."""
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from app.contacts import service
 from app.contacts.schemas import ContactOut, OrganizationOut
 from app.contacts.service import ContactFilters, Sort
 from app.deps import CurrentPrincipal, DbSession
 from app.etag import etag
-from app.models import Source, Stage
+from app.models import Contact, Organization, Source, Stage, User
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +29,36 @@ SOURCE_LABELS = {
 }
 
 
+@dataclass
+class ListFilters(ContactFilters):
+    sort: Sort = "name"
+
+
+def _page_filters(
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    stage: Stage | None = None,
+    source: Source | None = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    sort: Sort = "name",
+) -> ListFilters:
+    return ListFilters(q=q, stage=stage, source=source, tag=tag, sort=sort)
+
+
+PageFilters = Annotated[ListFilters, Depends(_page_filters)]
+
+
+def _filters_context(db: Session, user: User, filters: ListFilters) -> dict[str, Any]:
+    return {"filters": filters, "sort": filters.sort, "counts": service.stage_counts(db, user),
+            "tags": service.owner_tags(db, user)}
+
+
+def chip_url(filters: ContactFilters, sort: str, key: str, value: str) -> str:
+    """The list with one filter set, or cleared when it is already set to that value."""
+    current = {"stage": filters.stage, "source": filters.source, "tag": filters.tag, "sort": sort}
+    params = {**current, key: None if current.get(key) == value else value}
+    return "/contacts?" + urlencode({k: v for k, v in params.items() if v})
+
+
 def list_query(filters: ContactFilters, sort: str, cursor: str | None = None) -> str:
     """The API query for a list with these filters (empty ones left out)."""
     params = {"q": filters.q, "stage": filters.stage, "source": filters.source, "tag": filters.tag,
@@ -35,35 +67,27 @@ def list_query(filters: ContactFilters, sort: str, cursor: str | None = None) ->
 
 
 templates.env.globals.update(stage_labels=STAGE_LABELS, source_labels=SOURCE_LABELS,
-                             list_query=list_query)
+                             list_query=list_query, chip_url=chip_url)
 
 
 @router.get("/contacts", response_class=HTMLResponse)
 def contacts_page(
-    request: Request,
-    principal: CurrentPrincipal,
-    db: DbSession,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    stage: Stage | None = None,
-    source: Source | None = None,
-    tag: Annotated[str | None, Query(max_length=50)] = None,
-    sort: Sort = "name",
+    request: Request, principal: CurrentPrincipal, db: DbSession, filters: PageFilters
 ) -> Response:
-    user = principal.user
-    filters = ContactFilters(q=q, stage=stage, source=source, tag=tag)
-    contacts, next_cursor = service.list_contacts(db, user, filters, sort, 50, None)
-    current = {"q": q, "stage": stage, "source": source, "tag": tag, "sort": sort}
-
-    def chip_url(key: str, value: str | None) -> str:
-        """This page with one filter set, or cleared when it is already set to that value."""
-        params = {**current, key: None if current.get(key) == value else value}
-        return "/contacts?" + urlencode({k: v for k, v in params.items() if v and k != "q"})
-
+    contacts, next_cursor = service.list_contacts(db, principal.user, filters, filters.sort, 50, None)
     return render(request, "contacts/list.html", {
-        "contacts": contacts, "next_cursor": next_cursor, "filters": filters, "sort": sort,
-        "counts": service.stage_counts(db, user), "tags": service.owner_tags(db, user),
-        "chip_url": chip_url, "form": {},
+        **_filters_context(db, principal.user, filters),
+        "contacts": contacts, "next_cursor": next_cursor, "form": {},
     })
+
+
+@router.get("/contacts/filters", response_class=HTMLResponse)
+def contacts_filters(
+    request: Request, principal: CurrentPrincipal, db: DbSession, filters: PageFilters
+) -> Response:
+    """The filter chips again, with fresh counts: asked for after a contact is added."""
+    return render(request, "contacts/list.html", _filters_context(db, principal.user, filters),
+                  block="filters")
 
 
 @router.get("/contacts/board", response_class=HTMLResponse)
@@ -76,14 +100,19 @@ def contact_page(
     contact_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
     contact = service.get_contact(db, principal.user, contact_id)
+    return render(request, "contacts/detail.html", contact_context(db, contact))
+
+
+def contact_context(db: Session, contact: Contact) -> dict[str, Any]:
+    """What the contact page shows: the form, the timeline and the referral chain."""
     events, _ = service.timeline(db, contact, 100, None)
-    return render(request, "contacts/detail.html", {
+    return {
         "contact": contact,
         "form": ContactOut.model_validate(contact).model_dump(),
         "etag": etag(contact.version),
         "events": [(e, service.summarize(e)) for e in events],
         "chain": service.referral_chain(db, contact),
-    })
+    }
 
 
 @router.get("/organizations", response_class=HTMLResponse)
@@ -97,8 +126,11 @@ def organization_page(
     organization_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
     org = service.get_organization(db, principal.user, organization_id)
-    form: dict[str, Any] = OrganizationOut.model_validate(org).model_dump()
-    return render(request, "contacts/organization.html", {
-        "org": org, "form": form, "etag": etag(org.version),
-        "contacts": service.organization_contacts(db, org),
-    })
+    return render(request, "contacts/organization.html", organization_context(db, org))
+
+
+def organization_context(db: Session, org: Organization) -> dict[str, Any]:
+    return {
+        "org": org, "form": OrganizationOut.model_validate(org).model_dump(),
+        "etag": etag(org.version), "contacts": service.organization_contacts(db, org),
+    }

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app import idempotency
 from app.accounts.service import Principal
-from app.contacts import service
+from app.contacts import pages, service
 from app.contacts.schemas import (
     ContactIn,
     ContactOut,
@@ -119,9 +119,10 @@ def update_contact(
     if is_htmx(request):
         if request.headers.get("HX-Target") == "board":
             return _board(request, db, principal)
-        return render(request, "contacts/detail.html",
-                      {"contact": contact, "form": ContactOut.model_validate(contact).model_dump(),
-                       "saved": True}, block="contact_form")
+        # The form, and out of band the header (name, stage) and the timeline the save changed.
+        context = {**pages.contact_context(db, contact), "saved": True, "oob": True}
+        return render(request, "contacts/detail.html", context,
+                      block=["contact_form", "contact_header", "timeline"])
     tag_response(response, contact.version)
     return contact
 
@@ -193,8 +194,8 @@ def update_organization(
     service.update_organization(db, principal.user, org, body)
     if is_htmx(request):
         return render(request, "contacts/organization.html",
-                      {"org": org, "form": OrganizationOut.model_validate(org).model_dump(),
-                       "saved": True}, block="organization_form")
+                      {**pages.organization_context(db, org), "saved": True},
+                      block="organization_form")
     tag_response(response, org.version)
     return org
 
