@@ -144,3 +144,21 @@ def test_an_unknown_page_is_an_html_page_for_a_browser(client: TestClient) -> No
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "This page does not exist" in response.text
+
+
+def test_text_a_database_cannot_keep_is_refused_by_name(client: TestClient) -> None:
+    for name in [r"A\u0000B", r"half \ud800 pair"]:  # as JSON escapes, the way clients send them
+        body = '{"email": "a@uni.edu", "password": "long enough", "name": "' + name + '"}'
+        response = client.post("/api/v1/auth/register", content=body.encode(),
+                               headers={"Content-Type": "application/json"})
+        assert response.status_code == 422
+        assert response.json()["fields"][0]["field"] == "name"
+
+
+def test_a_nul_in_the_path_or_query_never_breaks_the_server(client: TestClient) -> None:
+    signed_in(client)
+    for url in ["/api/v1/contacts/a%00b", "/api/v1/contacts?tag=a%00b",
+                "/api/v1/organizations/a%00b"]:
+        response = client.get(url)
+        assert response.status_code in {200, 404, 422}, url
+        assert "items" in response.json() or response.json()["error"]
