@@ -1,5 +1,7 @@
 """The application factory."""
 
+import gc
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -49,4 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contact_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    # What was built at start-up lives as long as the app: keep the garbage collector from
+    # walking it again and again (pauses of 60-100 ms under load otherwise).
+    gc.collect()
+    gc.freeze()
     return app

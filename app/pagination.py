@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, case, false, or_
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import ValidationFailed
@@ -34,20 +34,27 @@ class Order:
     descending: bool = False
     nulls_last: bool = False  # ascending only: rows without a value come after the rest
 
-    def beyond(self, value: Any) -> ColumnElement[bool]:
-        """Rows strictly after ``value`` in this key's order."""
+    def beyond(self, value: Any) -> ColumnElement[bool] | None:
+        """Rows strictly after ``value`` in this key's order (None: there can be none)."""
         if value is None:
-            return false() if self.nulls_last else self.column.is_not(None)
+            return None if self.nulls_last else self.column.is_not(None)
         after = self.column < value if self.descending else self.column > value
         return or_(after, self.column.is_(None)) if self.nulls_last else after
+
+    def from_(self, value: Any) -> ColumnElement[bool]:
+        """Rows at or after ``value``: a range an index can seek to, unlike the OR of ``beyond``."""
+        if value is None:
+            return self.column.is_(None) if self.nulls_last else true()
+        at_or_after = self.column <= value if self.descending else self.column >= value
+        return or_(at_or_after, self.column.is_(None)) if self.nulls_last else at_or_after
 
     def equal(self, value: Any) -> ColumnElement[bool]:
         return self.column.is_(None) if value is None else self.column == value
 
-    def clauses(self) -> list[Any]:
+    def clause(self) -> Any:
         if self.nulls_last:
-            return [case((self.column.is_(None), 1), else_=0), self.column.asc()]
-        return [self.column.desc() if self.descending else self.column.asc()]
+            return self.column.asc().nulls_last()
+        return self.column.desc() if self.descending else self.column.asc()
 
 
 def _encode(values: list[Any]) -> str:
@@ -72,18 +79,34 @@ def _decode(cursor: str, order: list[Order]) -> list[Any]:
 
 
 def paginate(
-    db: Session, stmt: Select[Any], order: list[Order], limit: int, cursor: str | None
+    db: Session, stmt: Select[Any], order: list[Order], limit: int, cursor: str | None,
+    ids_first: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """One page of the rows of ``stmt`` in ``order``, and the cursor of the next page."""
+    """One page of the rows of ``stmt`` in ``order``, and the cursor of the next page.
+
+    ``ids_first`` picks the page's ids before loading its rows, so a filter on indexed columns
+    can be answered from an index alone.
+    """
     if cursor:
         after = _decode(cursor, order)
-        # (a, b) after (x, y): a beyond x, or a equal to x and b beyond y.
-        stmt = stmt.where(or_(*(
-            and_(*(order[j].equal(after[j]) for j in range(i)), key.beyond(after[i]))
-            for i, key in enumerate(order)
-        )))
-    stmt = stmt.order_by(*(c for key in order for c in key.clauses())).limit(limit + 1)
-    rows = list(db.scalars(stmt).unique())
+        # (a, b) after (x, y): a beyond x, or a equal to x and b beyond y; and a from x on,
+        # which lets the database start reading at x instead of at the first row.
+        beyond = []
+        for i, key in enumerate(order):
+            past = key.beyond(after[i])
+            if past is not None:
+                beyond.append(and_(*(order[j].equal(after[j]) for j in range(i)), past))
+        stmt = stmt.where(order[0].from_(after[0]), or_(*beyond) if beyond else false())
+    ordering = [key.clause() for key in order]
+    if ids_first:
+        id_column = order[-1].column
+        ids = list(db.scalars(stmt.with_only_columns(id_column).order_by(*ordering).limit(limit + 1)))
+        entity = stmt.column_descriptions[0]["entity"]
+        found = {getattr(row, id_column.key): row
+                 for row in db.scalars(select(entity).where(id_column.in_(ids))).unique()}
+        rows = [found[i] for i in ids]
+    else:
+        rows = list(db.scalars(stmt.order_by(*ordering).limit(limit + 1)).unique())
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

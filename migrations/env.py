@@ -22,9 +22,16 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     return False
 
 
+# Full-text search structures that differ by database, made by hand in a migration: no model.
+HAND_MADE = {
+    "table": ("contacts_fts",),
+    "column": ("search_vector",),
+    "index": ("ix_contacts_search", "ix_contacts_owner_id_sort_name_id_search"),
+}
+
+
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """The SQLite full-text tables are made by hand in a migration; they have no model."""
-    return not (type_ == "table" and name is not None and name.startswith("contacts_fts"))
+    return not (name and name.startswith(HAND_MADE.get(type_, ())))
 
 
 def run_migrations_offline() -> None:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, literal_column
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
@@ -65,11 +65,10 @@ class Contact(IdMixin, TimestampMixin, Base):
         Index("ix_contacts_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
         Index("ix_contacts_owner_id_next_action_at_id", "owner_id", "next_action_at", "id"),
         Index("ix_contacts_owner_id_stage_updated_at", "owner_id", "stage", "updated_at"),
-        Index(
-            "ix_contacts_search",
-            func.to_tsvector(literal_column("'simple'"), literal_column("search_text")),
-            postgresql_using="gin",
-        ).ddl_if(dialect="postgresql"),
+        Index("ix_contacts_owner_id_organization_id_sort_name",
+              "owner_id", "organization_id", "sort_name", "id"),
+        # The full-text search structures differ by database and are made by the migration:
+        # SQLite's contacts_fts table, PostgreSQL's search_vector column and its indexes.
     )
 
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

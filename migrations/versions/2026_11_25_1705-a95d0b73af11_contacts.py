@@ -15,6 +15,16 @@ down_revision: str | None = '3ed819760fe4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# A stored vector with a GIN index finds the matches; the covering index lets a search walk
+# the contacts in name order and test each one without reading the table.
+POSTGRESQL_SEARCH = [
+    """ALTER TABLE contacts ADD COLUMN search_vector tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED""",
+    "CREATE INDEX ix_contacts_search ON contacts USING gin (search_vector)",
+    """CREATE INDEX ix_contacts_owner_id_sort_name_id_search ON contacts (owner_id, sort_name, id)
+        INCLUDE (search_vector)""",
+]
+
 SQLITE_SEARCH = [
     """CREATE VIRTUAL TABLE contacts_fts USING fts5(
         search_text, content='contacts', content_rowid='rowid',
@@ -105,6 +115,7 @@ def upgrade() -> None:
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index('ix_contacts_owner_id_next_action_at_id', ['owner_id', 'next_action_at', 'id'], unique=False)
+        batch_op.create_index('ix_contacts_owner_id_organization_id_sort_name', ['owner_id', 'organization_id', 'sort_name', 'id'], unique=False)
         batch_op.create_index('ix_contacts_owner_id_sort_name_id', ['owner_id', 'sort_name', 'id'], unique=False)
         batch_op.create_index('ix_contacts_owner_id_stage_updated_at', ['owner_id', 'stage', 'updated_at'], unique=False)
         batch_op.create_index('ix_contacts_owner_id_updated_at_id', ['owner_id', 'updated_at', 'id'], unique=False)
@@ -137,8 +148,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_contact_tags_owner_id_tag', ['owner_id', 'tag'], unique=False)
 
     if op.get_bind().dialect.name == "postgresql":
-        op.create_index("ix_contacts_search", "contacts", [sa.text("to_tsvector('simple', search_text)")],
-                        postgresql_using="gin")
+        for statement in POSTGRESQL_SEARCH:
+            op.execute(statement)
     else:
         # FTS5 over contacts.search_text, kept in step by triggers. It follows contacts' rowid:
         # a later migration that rebuilds the contacts table must end with
@@ -149,7 +160,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_contacts_owner_id_sort_name_id_search", table_name="contacts")
         op.drop_index("ix_contacts_search", table_name="contacts")
+        op.drop_column("contacts", "search_vector")
     else:
         for name in ("contacts_fts_insert", "contacts_fts_update", "contacts_fts_delete"):
             op.execute(f"DROP TRIGGER {name}")
@@ -168,6 +181,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contacts_owner_id_updated_at_id')
         batch_op.drop_index('ix_contacts_owner_id_stage_updated_at')
         batch_op.drop_index('ix_contacts_owner_id_sort_name_id')
+        batch_op.drop_index('ix_contacts_owner_id_organization_id_sort_name')
         batch_op.drop_index('ix_contacts_owner_id_next_action_at_id')
         batch_op.drop_index(batch_op.f('ix_contacts_organization_id'))
 
