@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint openapi screenshots clean
+.PHONY: run test lint openapi screenshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ openapi: $(VENV)/.installed
 ## Retake the README screenshots in Chromium
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python docs/take_screenshots.py
+
+## Measure the contact list and search with 100,000 contacts (BENCH_ARGS="--database-url …")
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/contacts.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -240,14 +240,6 @@ def update_contact(db: Session, owner: User, contact: Contact, changes: ContactP
     return contact
 
 
-def set_stage(db: Session, contact: Contact, stage: Stage, reason: str) -> None:
-    """Move a contact when the matching event happens (a message sent, an interview held)."""
-    if contact.stage != stage:
-        record_event(db, contact, "stage_changed", reason=reason,
-                     **{"from": contact.stage, "to": stage.value})
-        contact.stage = stage
-
-
 def delete_contact(db: Session, contact: Contact) -> None:
     db.delete(contact)
     db.flush()
