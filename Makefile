@@ -26,12 +26,12 @@ run: $(VENV)/.installed
 
 ## Set up with the dev extras and run every test (RAPPORT_TEST_DATABASE_URL picks PostgreSQL)
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff check app tests migrations bench docs
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests migrations
+	$(BIN)/ruff check app tests migrations bench docs
 	$(BIN)/mypy
 
 ## Regenerate the committed API contract
