@@ -14,6 +14,7 @@ from app.contacts.service import ContactFilters, Sort
 from app.deps import CurrentPrincipal, DbSession
 from app.etag import etag
 from app.models import Contact, Organization, Source, Stage, User
+from app.pagination import Cursor
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -116,9 +117,12 @@ def contact_context(db: Session, contact: Contact) -> dict[str, Any]:
 
 
 @router.get("/organizations", response_class=HTMLResponse)
-def organizations_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
-    orgs, _ = service.list_organizations(db, principal.user, 200, None)
-    return render(request, "contacts/organizations.html", {"orgs": orgs, "form": {}})
+def organizations_page(
+    request: Request, principal: CurrentPrincipal, db: DbSession, cursor: Cursor = None
+) -> Response:
+    orgs, next_cursor = service.list_organizations(db, principal.user, 100, cursor)
+    return render(request, "contacts/organizations.html",
+                  {"orgs": orgs, "next_cursor": next_cursor, "form": {}})
 
 
 @router.get("/organizations/{organization_id}", response_class=HTMLResponse)

@@ -123,3 +123,12 @@ def test_organization_pages(me: TestClient) -> None:
     assert "Saved" in saved.text and "Level I trauma centre." in saved.text
     created = me.post("/api/v1/organizations", headers=HX, json={"name": "Mayo Clinic"})
     assert created.headers["HX-Redirect"].startswith("/organizations/")
+
+
+def test_many_organizations_page_on(me: TestClient) -> None:
+    for i in range(102):
+        me.post("/api/v1/organizations", json={"name": f"Org {i:03}"})
+    first = me.get("/organizations").text
+    assert "Org 000" in first and "Org 101" not in first
+    cursor = first.split('href="/organizations?cursor=')[1].split('"')[0]
+    assert "Org 101" in me.get(f"/organizations?cursor={cursor}").text
