@@ -14,6 +14,8 @@ from app.contacts import router as contact_router
 from app.db import make_engine, make_sessionmaker
 from app.docs import router as docs_router
 from app.middleware import BodyLimit, SecurityHeaders
+from app.questions import pages as question_pages
+from app.questions import router as question_router
 from app.web import ROOT
 
 DESCRIPTION = """
@@ -47,8 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(account_router.router)
     app.include_router(contact_router.router)
+    app.include_router(question_router.router)
     app.include_router(account_pages.router)
     app.include_router(contact_pages.router)
+    app.include_router(question_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     # What was built at start-up lives as long as the app: keep the garbage collector from

@@ -120,6 +120,12 @@ def main() -> None:
                 page.click("#results >> text=Maya Okafor")
                 page.wait_for_selector("#contact-form")
                 shoot(page, f"contact{suffix}")
+                page.goto(f"{base}/questions")
+                page.get_by_role("textbox", name="Question").fill(
+                    "What do you wish you had known in your first year?")
+                page.click("#question-form button[type=submit]")
+                page.wait_for_selector("#question-form .status-ok")
+                shoot(page, f"questions{suffix}")
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")

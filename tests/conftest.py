@@ -68,12 +68,11 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     engine = create_engine(request.getfixturevalue("database_url"))
     with engine.begin() as conn:
-        tables = list(reversed(Base.metadata.sorted_tables))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        for table in reversed(Base.metadata.sorted_tables):
+            # Rows without an owner were installed by a migration (the handout's questions).
+            seeded = "owner_id" in table.c and table.c.owner_id.nullable
+            conn.execute(table.delete().where(table.c.owner_id.is_not(None)) if seeded
+                         else table.delete())
     engine.dispose()
 
 

@@ -31,9 +31,12 @@ def maya_owns(make_client: Callable[[], TestClient]) -> dict[str, str]:
     contact = maya.post("/api/v1/contacts", json={
         "first_name": SECRET_WORD, "organization_id": org["id"], "tags": [SECRET_WORD.lower()],
         "referred_by_id": referrer["id"], "stage": "contacted"}).json()
+    question = maya.post("/api/v1/questions", json={
+        "text": f"What does {SECRET_WORD} mean to you?", "category": "Next Steps"}).json()
     api_key(maya)
     key = maya.get("/api/v1/api-keys").json()["items"][0]
-    return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"]}
+    return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"],
+            "question_id": question["id"]}
 
 
 @pytest.fixture
@@ -100,7 +103,9 @@ def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
     assert jon.get("/api/v1/contacts", params={"stage": "contacted"}).json()["items"] == []
     assert jon.get("/api/v1/organizations").json()["items"] == []
     assert jon.get("/api/v1/api-keys").json()["items"] == []
-    for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys", "/"]:
+    assert SECRET_WORD not in jon.get("/api/v1/questions", params={"limit": 200}).text
+    for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys", "/",
+                 "/questions"]:
         html = jon.get(page).text
         assert SECRET_WORD not in html and SECRET_WORD.lower() not in html, page
     searched = jon.get(f"/contacts?q={SECRET_WORD}").text  # the query itself is echoed back

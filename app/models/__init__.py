@@ -3,6 +3,7 @@
 from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
 from app.models.idempotency import IdempotencyRecord
+from app.models.question import Question
 
 __all__ = [
     "ApiKey",
@@ -13,6 +14,7 @@ __all__ = [
     "IdempotencyRecord",
     "LoginFailure",
     "Organization",
+    "Question",
     "Role",
     "Source",
     "Stage",

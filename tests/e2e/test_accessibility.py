@@ -73,6 +73,15 @@ def open_api_keys_with_a_new_key(page: Page, base_url: str) -> None:
     expect(page.locator("#new-key-secret")).to_be_visible()
 
 
+def open_question_bank_with_an_own_question(page: Page, base_url: str) -> None:
+    sign_up(page, base_url)
+    page.goto(f"{base_url}/questions")
+    page.get_by_role("textbox", name="Question").fill("What do you wish you had known in your first year?")
+    page.get_by_role("button", name="Add question").click()
+    expect(page.get_by_role("status")).to_contain_text("Added to Position/Career Path")
+    expect(page.get_by_text("What is a typical work day like for you?")).to_be_visible()
+
+
 PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
@@ -82,6 +91,7 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "settings-after-a-validation-error": open_settings_with_an_error,
     "api-keys": open_api_keys,
     "api-keys-after-creating-a-key": open_api_keys_with_a_new_key,
+    "question-bank": open_question_bank_with_an_own_question,
 }
 # A validation error is a 422 on purpose; Chromium and htmx both log that request as an error.
 EXPECTED_CONSOLE_ERRORS = {

@@ -1,0 +1,1 @@
+"""The question bank: prepare what to ask."""
