@@ -18,3 +18,23 @@ document.addEventListener("htmx:afterSwap", function (event) {
   const invalid = document.querySelector("form [aria-invalid=true]");
   if (invalid) invalid.focus();
 });
+
+// Print the prep sheet (no inline handlers under the CSP).
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) window.print();
+});
+
+// Answers and notes save as they are typed; say so, and say so when a save fails.
+document.addEventListener("htmx:afterRequest", function (event) {
+  const field = event.detail.elt;
+  if (!field.matches || !field.matches("[data-autosave]")) return;
+  const status = document.getElementById(field.getAttribute("aria-describedby"));
+  if (!status) return;
+  if (event.detail.successful) {
+    status.textContent = "Saved";
+    status.className = "save-status save-ok";
+  } else {
+    status.textContent = "Not saved: your text is still here. Check your connection; it will be sent again as you type.";
+    status.className = "save-status save-failed";
+  }
+});

@@ -19,7 +19,10 @@ from tests.conftest import api_key, signed_in
 SECRET_WORD = "Zanzibarian"
 
 # A valid body for routes that need one, so the answer is about the id, not the body.
-BODIES: dict[tuple[str, str], dict[str, Any]] = {}
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/interviews/{interview_id}/questions"): {"text": "Why?"},
+    ("POST", "/api/v1/interviews/{interview_id}/referrals"): {"first_name": "Kim"},
+}
 
 
 @pytest.fixture
@@ -33,10 +36,24 @@ def maya_owns(make_client: Callable[[], TestClient]) -> dict[str, str]:
         "referred_by_id": referrer["id"], "stage": "contacted"}).json()
     question = maya.post("/api/v1/questions", json={
         "text": f"What does {SECRET_WORD} mean to you?", "category": "Next Steps"}).json()
+    interview = maya.post("/api/v1/interviews", json={
+        "contact_id": contact["id"], "notes": SECRET_WORD}).json()
+    item = maya.post(f"/api/v1/interviews/{interview['id']}/questions",
+                     json={"question_id": question["id"]}).json()
+    maya.patch(f"/api/v1/interviews/{interview['id']}/questions/{item['id']}",
+               json={"answer": f"{SECRET_WORD} is everything"})
+    default = maya.get("/api/v1/questions").json()["items"][0]
+    shared = maya.post(f"/api/v1/interviews/{interview['id']}/questions",
+                       json={"question_id": default["id"]}).json()
+    maya.patch(f"/api/v1/interviews/{interview['id']}/questions/{shared['id']}",
+               json={"answer": f"Every day at {SECRET_WORD} is different"})
+    maya.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
+    task = maya.get("/api/v1/tasks").json()["items"][0]
     api_key(maya)
     key = maya.get("/api/v1/api-keys").json()["items"][0]
     return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"],
-            "question_id": question["id"]}
+            "question_id": question["id"], "interview_id": interview["id"],
+            "item_id": item["id"], "task_id": task["id"]}
 
 
 @pytest.fixture
@@ -85,6 +102,12 @@ def test_another_students_ids_in_filters_and_bodies_are_not_found(
 ) -> None:
     org, contact = maya_owns["organization_id"], maya_owns["contact_id"]
     assert jon.get("/api/v1/contacts", params={"organization_id": org}).status_code == 404
+    assert jon.get("/api/v1/interviews", params={"contact_id": contact}).status_code == 404
+    assert jon.get("/api/v1/tasks", params={"contact_id": contact}).status_code == 404
+    assert jon.get("/api/v1/tasks",
+                   params={"interview_id": maya_owns["interview_id"]}).status_code == 404
+    assert jon.post("/api/v1/interviews", json={"contact_id": contact}).status_code == 404
+    assert jon.post("/api/v1/tasks", json={"title": "x", "contact_id": contact}).status_code == 404
     for body in [{"first_name": "A", "organization_id": org},
                  {"first_name": "A", "referred_by_id": contact}]:
         response = jon.post("/api/v1/contacts", json=body)
@@ -104,8 +127,12 @@ def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
     assert jon.get("/api/v1/organizations").json()["items"] == []
     assert jon.get("/api/v1/api-keys").json()["items"] == []
     assert SECRET_WORD not in jon.get("/api/v1/questions", params={"limit": 200}).text
+    assert jon.get("/api/v1/interviews").json()["items"] == []
+    assert jon.get("/api/v1/tasks").json()["items"] == []
+    default = jon.get("/api/v1/questions").json()["items"][0]["id"]
+    assert jon.get(f"/api/v1/questions/{default}/answers").json() == []
     for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys", "/",
-                 "/questions"]:
+                 "/questions", "/interviews", f"/questions/{default}/answers"]:
         html = jon.get(page).text
         assert SECRET_WORD not in html and SECRET_WORD.lower() not in html, page
     searched = jon.get(f"/contacts?q={SECRET_WORD}").text  # the query itself is echoed back

@@ -13,6 +13,7 @@ from app.contacts.schemas import ContactOut, OrganizationOut
 from app.contacts.service import ContactFilters, Sort
 from app.deps import CurrentPrincipal, DbSession
 from app.etag import etag
+from app.interviews import service as interviews
 from app.models import Contact, Organization, Source, Stage, User
 from app.pagination import Cursor
 from app.web import render, templates
@@ -101,10 +102,10 @@ def contact_page(
     contact_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
     contact = service.get_contact(db, principal.user, contact_id)
-    return render(request, "contacts/detail.html", contact_context(db, contact))
+    return render(request, "contacts/detail.html", contact_context(db, principal.user, contact))
 
 
-def contact_context(db: Session, contact: Contact) -> dict[str, Any]:
+def contact_context(db: Session, owner: User, contact: Contact) -> dict[str, Any]:
     """What the contact page shows: the form, the timeline and the referral chain."""
     events, _ = service.timeline(db, contact, 100, None)
     return {
@@ -113,6 +114,7 @@ def contact_context(db: Session, contact: Contact) -> dict[str, Any]:
         "etag": etag(contact.version),
         "events": [(e, service.summarize(e)) for e in events],
         "chain": service.referral_chain(db, contact),
+        "interviews": interviews.list_interviews(db, owner, contact.id, None, 50, None)[0],
     }
 
 

@@ -120,7 +120,7 @@ def update_contact(
         if request.headers.get("HX-Target") == "board":
             return _board(request, db, principal)
         # The form, and out of band the header (name, stage) and the timeline the save changed.
-        context = {**pages.contact_context(db, contact), "saved": True, "oob": True}
+        context = {**pages.contact_context(db, principal.user, contact), "saved": True, "oob": True}
         return render(request, "contacts/detail.html", context,
                       block=["contact_form", "contact_header", "timeline"])
     tag_response(response, contact.version)

@@ -240,6 +240,19 @@ def update_contact(db: Session, owner: User, contact: Contact, changes: ContactP
     return contact
 
 
+_PIPELINE = [Stage.identified, Stage.contacted, Stage.scheduled, Stage.interviewed, Stage.thanked,
+             Stage.following_up]
+
+
+def advance_stage(db: Session, contact: Contact, stage: Stage, because: str) -> None:
+    """Move a contact forward when what the stage means has happened (never backward)."""
+    current = Stage(contact.stage)
+    if current == Stage.closed or _PIPELINE.index(current) < _PIPELINE.index(stage):
+        record_event(db, contact, "stage_changed", because=because,
+                     **{"from": current.value, "to": stage.value})
+        contact.stage = stage
+
+
 def delete_contact(db: Session, contact: Contact) -> None:
     db.delete(contact)
     db.flush()
@@ -356,7 +369,8 @@ def summarize(event: ContactEvent) -> str:
         return "Edited " + ", ".join(names) + "."
     if event.kind == "stage_changed":
         before, after = (_STAGE_WORDS.get(s, s) for s in (str(data["from"]), str(data["to"])))
-        return f"Moved from {before} to {after}."
+        because = f" ({data['because']})" if data.get("because") else ""
+        return f"Moved from {before} to {after}{because}."
     return str(data.get("summary") or event.kind.replace("_", " ").capitalize() + ".")
 
 

@@ -3,6 +3,7 @@
 from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
 from app.models.idempotency import IdempotencyRecord
+from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.question import Question
 
 __all__ = [
@@ -11,12 +12,18 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactTag",
+    "Format",
     "IdempotencyRecord",
+    "Interview",
+    "InterviewQuestion",
     "LoginFailure",
     "Organization",
     "Question",
     "Role",
     "Source",
     "Stage",
+    "Status",
+    "Task",
+    "TaskStatus",
     "User",
 ]

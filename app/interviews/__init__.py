@@ -1,0 +1,1 @@
+"""Interviews: prepare, hold and record the conversation."""

@@ -1,0 +1,229 @@
+"""The rules of interviews: the workflow around a conversation, its question list, and what
+was learned. Every query is scoped to the owner."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.contacts import service as contacts
+from app.contacts.schemas import ContactIn
+from app.db import utcnow
+from app.errors import NotFound, ValidationFailed
+from app.interviews.schemas import InterviewIn, InterviewPatch, ItemIn, ItemPatch, ReferralIn
+from app.models import Contact, Interview, InterviewQuestion, Question, Source, Stage, Status, User
+from app.models.interview import CHECKLIST
+from app.models.question import CATEGORIES
+from app.pagination import Order, paginate
+from app.questions import service as questions
+from app.tasks import service as tasks
+
+REFERRAL_QUESTION = "Could you suggest one or two other people I might contact for further information?"
+THANK_YOU_WITHIN = timedelta(hours=24)
+MINUTES_A_QUESTION = 3
+
+
+def in_utc(owner: User, moment: datetime | None) -> datetime | None:
+    """A moment in UTC; one without an offset is the student's wall-clock time."""
+    if moment is None:
+        return None
+    zoned = moment.replace(tzinfo=ZoneInfo(owner.timezone)) if moment.tzinfo is None else moment
+    return zoned.astimezone(UTC)
+
+
+def _local(owner: User, moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(owner.timezone)).strftime("%b %-d, %Y at %H:%M")
+
+
+def get_interview(db: Session, owner: User, interview_id: str) -> Interview:
+    interview = db.get(Interview, interview_id)
+    if interview is None or interview.owner_id != owner.id:
+        raise NotFound("There is no interview with this id.")
+    return interview
+
+
+def checklist(interview: Interview) -> dict[str, bool]:
+    return {key: bool(interview.checklist.get(key)) for key in CHECKLIST}
+
+
+def ends_at(interview: Interview) -> datetime | None:
+    if interview.scheduled_at is None:
+        return None
+    return interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
+
+
+def _on_status(db: Session, owner: User, interview: Interview, before: str | None) -> None:
+    """What a change of status sets in motion: the contact's stage, the timeline, the tasks."""
+    contact = interview.contact
+    if interview.status == before:
+        return
+    if interview.status == Status.scheduled:
+        when = f" for {_local(owner, interview.scheduled_at)}" if interview.scheduled_at else ""
+        contacts.record_event(db, contact, "interview_scheduled", interview_id=interview.id,
+                              summary=f"Interview scheduled{when}.")
+        contacts.advance_stage(db, contact, Stage.scheduled, "interview scheduled")
+    elif interview.status == Status.completed:
+        interview.completed_at = utcnow()
+        contacts.record_event(db, contact, "interview_completed", interview_id=interview.id,
+                              summary="Interview held.")
+        contacts.advance_stage(db, contact, Stage.interviewed, "interview held")
+        due = (ends_at(interview) or interview.completed_at) + THANK_YOU_WITHIN
+        tasks.create_task(db, owner, kind="thank_you", due_at=due, contact=contact,
+                          interview=interview,
+                          title=f"Send a thank-you note to {contact.full_name}")
+    elif interview.status == Status.cancelled:
+        contacts.record_event(db, contact, "interview_cancelled", interview_id=interview.id,
+                              summary="Interview cancelled.")
+
+
+def create_interview(db: Session, owner: User, data: InterviewIn) -> Interview:
+    contact = contacts.get_contact(db, owner, data.contact_id)
+    values = data.model_dump(exclude={"contact_id"})
+    values["scheduled_at"] = in_utc(owner, values["scheduled_at"])
+    interview = Interview(owner_id=owner.id, contact=contact, **values)
+    db.add(interview)
+    db.flush()
+    _on_status(db, owner, interview, None)
+    db.flush()
+    return interview
+
+
+def update_interview(db: Session, owner: User, interview: Interview,
+                     changes: InterviewPatch) -> Interview:
+    values = changes.model_dump(exclude_unset=True)
+    for field in ("duration_minutes", "format", "status", "location", "notes", "takeaways",
+                  "business_card", "may_call_again", "resume_review_offered"):
+        if field in values and values[field] is None:
+            raise ValidationFailed(fields=[(field, "This field cannot be empty.")])
+    if "scheduled_at" in values:
+        values["scheduled_at"] = in_utc(owner, values["scheduled_at"])
+    if "checklist" in values:
+        values["checklist"] = {**interview.checklist, **(values["checklist"] or {})}
+    before = interview.status
+    for field, value in values.items():
+        setattr(interview, field, value)
+    db.flush()
+    _on_status(db, owner, interview, before)
+    db.flush()
+    return interview
+
+
+def delete_interview(db: Session, interview: Interview) -> None:
+    db.delete(interview)
+    db.flush()
+
+
+def list_interviews(db: Session, owner: User, contact_id: str | None, status: Status | None,
+                    limit: int, cursor: str | None) -> tuple[list[Interview], str | None]:
+    stmt = select(Interview).where(Interview.owner_id == owner.id)
+    if contact_id:
+        contacts.get_contact(db, owner, contact_id)
+        stmt = stmt.where(Interview.contact_id == contact_id)
+    if status:
+        stmt = stmt.where(Interview.status == status)
+    order = [Order(Interview.scheduled_at, nulls_last=True), Order(Interview.id)]
+    return paginate(db, stmt, order, limit, cursor)
+
+
+# --- the question list ---
+
+
+def get_item(interview: Interview, item_id: str) -> InterviewQuestion:
+    for item in interview.items:
+        if item.id == item_id:
+            return item
+    raise NotFound("This interview has no question with this id.")
+
+
+def _renumber(items: list[InterviewQuestion]) -> None:
+    for position, item in enumerate(items, start=1):
+        item.position = position
+
+
+def add_item(db: Session, owner: User, interview: Interview, data: ItemIn) -> InterviewQuestion:
+    if data.question_id is not None:
+        question = questions.get_question(db, owner, data.question_id)
+        item = InterviewQuestion(owner_id=owner.id, question_id=question.id, text=question.text,
+                                 position=len(interview.items) + 1)
+    else:
+        item = InterviewQuestion(owner_id=owner.id, text=data.text or "",
+                                 position=len(interview.items) + 1)
+    interview.items.append(item)
+    db.flush()
+    return item
+
+
+def update_item(db: Session, interview: Interview, item: InterviewQuestion,
+                changes: ItemPatch) -> InterviewQuestion:
+    values = changes.model_dump(exclude_unset=True, exclude_none=True)
+    if "position" in values:
+        ordered = [i for i in interview.items if i.id != item.id]
+        ordered.insert(min(values.pop("position"), len(ordered) + 1) - 1, item)
+        _renumber(ordered)
+    for field, value in values.items():
+        setattr(item, field, value)
+    db.flush()
+    return item
+
+
+def remove_item(db: Session, interview: Interview, item: InterviewQuestion) -> None:
+    interview.items.remove(item)
+    _renumber(interview.items)
+    db.flush()
+
+
+def suggest(db: Session, owner: User, interview: Interview) -> list[InterviewQuestion]:
+    """Fill the list for the meeting's length (about one question every three minutes), from all
+    three categories of the handout, ending with the question that asks for referrals."""
+    wanted = max(3, interview.duration_minutes // MINUTES_A_QUESTION)
+    bank = questions.bank(db, owner)
+    asked = {item.question_id for item in interview.items}
+    pools = [[q for q in bank[c] if q.text.endswith("?") and q.id not in asked
+              and q.text != REFERRAL_QUESTION] for c in CATEGORIES]
+    # Half on the position, a third on the organization, the rest on next steps.
+    shares = [wanted // 2, wanted // 3]
+    shares.append(max(0, wanted - sum(shares) - 1))
+    chosen = [q for pool, share in zip(pools, shares, strict=True) for q in pool[:share]]
+    items = [i for i in interview.items if i.text != REFERRAL_QUESTION]
+    for question in chosen:
+        items.append(InterviewQuestion(owner_id=owner.id, question_id=question.id,
+                                       text=question.text, position=0))
+    referral = next((i for i in interview.items if i.text == REFERRAL_QUESTION), None)
+    if referral is None:
+        last = next(q for q in bank[CATEGORIES[2]] if q.text == REFERRAL_QUESTION)
+        referral = InterviewQuestion(owner_id=owner.id, question_id=last.id, text=last.text,
+                                     position=0)
+    items.append(referral)
+    interview.items = items
+    _renumber(interview.items)
+    db.flush()
+    return interview.items
+
+
+# --- what came of it ---
+
+
+def add_referral(db: Session, owner: User, interview: Interview, data: ReferralIn) -> Contact:
+    """One of the "one or two other people", as a new contact linked to whoever suggested them."""
+    values: dict[str, Any] = {k: v for k, v in data.model_dump().items() if v}
+    contact = contacts.create_contact(db, owner, ContactIn(
+        **values, source=Source.referral, referred_by_id=interview.contact_id,
+        how_we_met=f"Suggested by {interview.contact.full_name} in an informational interview.",
+    ))
+    contacts.record_event(db, interview.contact, "referral_given", contact_id=contact.id,
+                          summary=f"Suggested talking to {contact.full_name}.")
+    return contact
+
+
+def answers(db: Session, owner: User, question: Question) -> list[tuple[Interview, InterviewQuestion]]:
+    """What everyone the student asked this question said, newest conversation first."""
+    rows = db.execute(
+        select(Interview, InterviewQuestion)
+        .join(InterviewQuestion, InterviewQuestion.interview_id == Interview.id)
+        .where(Interview.owner_id == owner.id, InterviewQuestion.question_id == question.id,
+               func.length(InterviewQuestion.answer) > 0)
+        .order_by(Interview.scheduled_at.desc().nulls_last(), Interview.id.desc())
+    )
+    return [(interview, item) for interview, item in rows]

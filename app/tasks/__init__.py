@@ -1,0 +1,1 @@
+"""Tasks: what to do next, made by the workflow or by hand."""
