@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,9 +23,22 @@ NAMING_CONVENTION = {
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
+_last_id = 0
+_id_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A 26-character, time-ordered, opaque identifier (48 bits of milliseconds, 80 random)."""
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    """A 26-character, time-ordered, opaque identifier (48 bits of milliseconds, 80 random).
+
+    Within one process ids only grow, even inside one millisecond, so what one request writes
+    (a timeline's events, say) sorts in the order it was written.
+    """
+    global _last_id
+    with _id_lock:
+        value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+        if value <= _last_id:
+            value = _last_id + 1
+        _last_id = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

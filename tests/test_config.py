@@ -30,3 +30,10 @@ def test_registration_policies() -> None:
     assert Settings(env="development", registration="open").registration_domains is None
     closed = Settings(env="development", registration="Closed")
     assert closed.registration_closed and closed.registration_domains is None
+
+
+def test_ids_made_in_one_millisecond_still_sort_in_order() -> None:
+    from app.db import new_id
+
+    ids = [new_id() for _ in range(2000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from app import idempotency
 from app.accounts.service import Principal
@@ -133,9 +134,10 @@ def interview_calendar(interview: ReadableInterview, principal: Reader) -> Respo
 # --- the question list ---
 
 
-def _question_list(request: Request, interview: Interview, status_code: int = 200) -> Response:
-    return render(request, "interviews/prep.html", {"interview": interview}, block="question_list",
-                  status_code=status_code)
+def _question_list(request: Request, db: Session, principal: Principal, interview: Interview,
+                   status_code: int = 200) -> Response:
+    return render(request, "interviews/prep.html", pages.prep_context(db, principal.user, interview),
+                  block="question_list", status_code=status_code)
 
 
 @router.get("/interviews/{interview_id}/questions", response_model=list[ItemOut])
@@ -147,7 +149,7 @@ def list_items(interview: ReadableInterview) -> Any:
 def add_item(body: ItemIn, request: Request, principal: Writer, db: DbSession,
              interview: WritableInterview) -> Any:
     item = service.add_item(db, principal.user, interview, body)
-    return _question_list(request, interview, 201) if is_htmx(request) else item
+    return _question_list(request, db, principal, interview, 201) if is_htmx(request) else item
 
 
 @router.post("/interviews/{interview_id}/questions/suggest", response_model=list[ItemOut])
@@ -156,27 +158,29 @@ def suggest_items(request: Request, principal: Writer, db: DbSession,
     """Fill the list for the meeting's length, from all three categories, ending with the
     question that asks for referrals."""
     items = service.suggest(db, principal.user, interview)
-    return _question_list(request, interview) if is_htmx(request) else items
+    return _question_list(request, db, principal, interview) if is_htmx(request) else items
 
 
 @router.patch("/interviews/{interview_id}/questions/{item_id}", response_model=ItemOut)
 def update_item(
-    body: ItemPatch, request: Request, db: DbSession, interview: WritableInterview,
+    body: ItemPatch, request: Request, principal: Writer, db: DbSession, interview: WritableInterview,
     item: Annotated[InterviewQuestion, Depends(writable_item)],
 ) -> Any:
     service.update_item(db, interview, item, body)
     if is_htmx(request):
         if body.position is not None:
-            return _question_list(request, interview)
+            return _question_list(request, db, principal, interview)
         return Response(status_code=204)  # an answer saved as typed: nothing to redraw
     return item
 
 
 @router.delete("/interviews/{interview_id}/questions/{item_id}", status_code=204)
-def remove_item(request: Request, db: DbSession, interview: WritableInterview,
+def remove_item(request: Request, principal: Writer, db: DbSession, interview: WritableInterview,
                 item: Annotated[InterviewQuestion, Depends(writable_item)]) -> Response:
     service.remove_item(db, interview, item)
-    return _question_list(request, interview) if is_htmx(request) else Response(status_code=204)
+    if is_htmx(request):
+        return _question_list(request, db, principal, interview)
+    return Response(status_code=204)
 
 
 # --- what came of it ---

@@ -176,27 +176,32 @@ def remove_item(db: Session, interview: Interview, item: InterviewQuestion) -> N
 
 def suggest(db: Session, owner: User, interview: Interview) -> list[InterviewQuestion]:
     """Fill the list for the meeting's length (about one question every three minutes), from all
-    three categories of the handout, ending with the question that asks for referrals."""
-    wanted = max(3, interview.duration_minutes // MINUTES_A_QUESTION)
+    three categories of the handout, ending with the question that asks for referrals. What is
+    already on the list stays and counts."""
     bank = questions.bank(db, owner)
-    asked = {item.question_id for item in interview.items}
-    pools = [[q for q in bank[c] if q.text.endswith("?") and q.id not in asked
+    kept = [i for i in interview.items if i.text != REFERRAL_QUESTION]
+    missing = max(3, interview.duration_minutes // MINUTES_A_QUESTION) - 1 - len(kept)
+    asked = {item.question_id for item in kept}
+    # Questions only ("Don't forget the business card" is a reminder), not yet on the list.
+    pools = [[q for q in bank[c] if "?" in q.text and q.id not in asked
               and q.text != REFERRAL_QUESTION] for c in CATEGORIES]
-    # Half on the position, a third on the organization, the rest on next steps.
-    shares = [wanted // 2, wanted // 3]
-    shares.append(max(0, wanted - sum(shares) - 1))
-    chosen = [q for pool, share in zip(pools, shares, strict=True) for q in pool[:share]]
-    items = [i for i in interview.items if i.text != REFERRAL_QUESTION]
-    for question in chosen:
-        items.append(InterviewQuestion(owner_id=owner.id, question_id=question.id,
-                                       text=question.text, position=0))
+    # Half on the position, a third on the organization, the rest on next steps; a category
+    # that runs short leaves its share to the others.
+    shares = [missing // 2, missing // 3]
+    shares.append(max(0, missing - sum(shares)))
+    chosen = [q for pool, share in zip(pools, shares, strict=True) for q in pool[:max(0, share)]]
+    chosen += [q for pool in pools for q in pool if q not in chosen][:max(0, missing - len(chosen))]
     referral = next((i for i in interview.items if i.text == REFERRAL_QUESTION), None)
     if referral is None:
         last = next(q for q in bank[CATEGORIES[2]] if q.text == REFERRAL_QUESTION)
         referral = InterviewQuestion(owner_id=owner.id, question_id=last.id, text=last.text,
                                      position=0)
-    items.append(referral)
-    interview.items = items
+    interview.items = [
+        *kept,
+        *(InterviewQuestion(owner_id=owner.id, question_id=q.id, text=q.text, position=0)
+          for q in chosen),
+        referral,
+    ]
     _renumber(interview.items)
     db.flush()
     return interview.items
