@@ -67,6 +67,26 @@ def add_contacts(page: Page, base: str) -> None:
         how_we_met="Career fair, October")
 
 
+def interview_pages(page: Page, base: str, suffix: str) -> None:
+    """Plan an interview with Maya, prepare it, and take notes in the conversation."""
+    page.goto(f"{base}/contacts")
+    page.click("#results >> text=Maya Okafor")
+    page.click("text=Plan an interview")
+    page.wait_for_url("**/interviews/*")
+    page.click("text=Suggest questions")
+    page.wait_for_selector(".question-item")
+    shoot(page, f"prep{suffix}")
+    if not suffix:
+        page.emulate_media(media="print")
+        shoot(page, "prep-sheet-print")
+        page.emulate_media(media="screen")
+    page.click("text=Start the conversation")
+    page.fill(".answer-card textarea >> nth=0",
+              "Twelve-hour shifts; rounds at seven, then patients until the evening handover.")
+    page.wait_for_selector(".save-ok")
+    shoot(page, f"conversation{suffix}")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,6 +146,7 @@ def main() -> None:
                 page.click("#question-form button[type=submit]")
                 page.wait_for_selector("#question-form .status-ok")
                 shoot(page, f"questions{suffix}")
+                interview_pages(page, base, suffix)
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")
