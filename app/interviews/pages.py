@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 FORMAT_LABELS = {Format.in_person: "In person", Format.phone: "Phone", Format.video: "Video call"}
 STATUS_LABELS = {Status.planned: "Planned", Status.requested: "Requested",
-                 Status.scheduled: "Scheduled", Status.completed: "Completed",
+                 Status.scheduled: "Scheduled", Status.completed: "Held",
                  Status.cancelled: "Cancelled"}
 NEXT_STEPS = {"business_card": "Business card collected",
               "may_call_again": "They said I may call again",
@@ -55,9 +55,10 @@ def interviews_page(request: Request, principal: CurrentPrincipal, db: DbSession
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
 def prep_page(interview_id: str, request: Request, principal: CurrentPrincipal,
-              db: DbSession) -> Response:
+              db: DbSession, saved: bool = False) -> Response:
     interview = service.get_interview(db, principal.user, interview_id)
-    return render(request, "interviews/prep.html", prep_context(db, principal.user, interview))
+    return render(request, "interviews/prep.html",
+                  {**prep_context(db, principal.user, interview), "saved": saved})
 
 
 @router.get("/interviews/{interview_id}/conversation", response_class=HTMLResponse)

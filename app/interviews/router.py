@@ -103,10 +103,11 @@ def update_interview(
         target = request.headers.get("HX-Target", "")
         if target == "conversation-status":
             return redirect(request, f"/interviews/{interview.id}/conversation")
-        if target in {"meeting-form", "checklist"}:
-            context = {**pages.prep_context(db, principal.user, interview), "saved": True}
-            return render(request, "interviews/prep.html", context,
-                          block=target.replace("-", "_"))
+        if target == "meeting-form":  # the header, the status and the calendar link change too
+            return redirect(request, f"/interviews/{interview.id}?saved=1")
+        if target == "checklist":
+            return render(request, "interviews/prep.html",
+                          pages.prep_context(db, principal.user, interview), block="checklist")
         if target == "next-steps":
             return render(request, "interviews/conversation.html",
                           pages.conversation_context(db, interview), block="next_steps")

@@ -162,6 +162,7 @@ def update_item(db: Session, interview: Interview, item: InterviewQuestion,
         ordered = [i for i in interview.items if i.id != item.id]
         ordered.insert(min(values.pop("position"), len(ordered) + 1) - 1, item)
         _renumber(ordered)
+        interview.items[:] = ordered
     for field, value in values.items():
         setattr(item, field, value)
     db.flush()

@@ -51,7 +51,10 @@ def test_htmx_answers_redraw_only_what_changed(me: TestClient, interview: dict[s
     assert checklist.text.lstrip().startswith('<ul id="checklist"')
     meeting = me.patch(url, json={"duration_minutes": "45", "scheduled_at": ""},
                        headers={**HX, "HX-Target": "meeting-form"})
-    assert "Saved" in meeting.text and 'value="45"' in meeting.text
+    # The whole page comes back: its header, status and calendar link depend on the meeting.
+    assert meeting.headers["HX-Redirect"] == f"/interviews/{interview['id']}?saved=1"
+    page = me.get(meeting.headers["HX-Redirect"]).text
+    assert "Saved" in page and 'value="45"' in page and "45 minutes" in page
     notes = me.patch(url, json={"notes": "Ask about night shifts."}, headers=HX)
     assert notes.status_code == 204
     steps = me.patch(url, json={"business_card": True}, headers={**HX, "HX-Target": "next-steps"})
