@@ -137,3 +137,34 @@ def test_page_loads_without_console_errors_or_csp_violations(
     assert page.evaluate("window.__cspViolations") == []
     expected = EXPECTED_CONSOLE_ERRORS.get(state)
     assert [e for e in errors if not (expected and expected.search(e))] == []
+
+
+# What sticks out past a phone's width, for the failure message.
+WIDEST = """() => [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`
+                          + ` ${Math.round(e.getBoundingClientRect().width)}px`)"""
+
+
+def assert_accessible_on_a_phone_too(page: Page, base_url: str, pages: dict[str, str]) -> None:
+    """No serious or critical axe violation on any of ``pages`` (name: path), and none of them
+    scrolls sideways on a 390px phone."""
+    found = {}
+    for name, path in pages.items():
+        page.goto(f"{base_url}{path}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        violations = Axe().run(page, options=WCAG_AA).response["violations"]
+        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        if blocking:
+            found[name] = describe(blocking)
+    assert not found, "axe found:\n" + "\n".join(f"{n} ({pages[n]}):\n{d}" for n, d in found.items())
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    too_wide = {}
+    for path in pages.values():
+        page.goto(f"{base_url}{path}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 391:
+            too_wide[path] = (width, page.evaluate(WIDEST))
+    assert too_wide == {}, f"wider than a 390px phone: {too_wide}"

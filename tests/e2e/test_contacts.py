@@ -7,12 +7,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Dialog, Locator, Page, Request, expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import EMAIL, NAME
-from tests.e2e.test_accessibility import BLOCKING_IMPACTS, RECORD_CSP_VIOLATIONS, WCAG_AA, describe
+from tests.e2e.test_accessibility import RECORD_CSP_VIOLATIONS, assert_accessible_on_a_phone_too
 
 
 @dataclass
@@ -421,23 +420,4 @@ def test_board_move_is_keyboard_accessible_and_pages_pass_axe(api: Api) -> None:
         "organizations": "/organizations",
         "organization": f"/organizations/{maya['organization_id']}",
     }
-    found = {}
-    for name, path in pages.items():
-        page.goto(f"{base_url}{path}")
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        violations = Axe().run(page, options=WCAG_AA).response["violations"]
-        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-        if blocking:
-            found[name] = describe(blocking)
-    assert not found, "axe found:\n" + "\n".join(f"{n} ({pages[n]}):\n{d}" for n, d in found.items())
-
-    page.set_viewport_size({"width": 390, "height": 844})
-    too_wide = {}
-    for path in ("/contacts", f"/contacts/{maya['id']}", "/contacts/board", "/organizations",
-                 f"/organizations/{maya['organization_id']}"):
-        page.goto(f"{base_url}{path}")
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 391:
-            too_wide[path] = width
-    assert too_wide == {}, f"wider than a 390px phone: {too_wide}"
+    assert_accessible_on_a_phone_too(page, base_url, pages)

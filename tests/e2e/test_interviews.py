@@ -7,24 +7,18 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from axe_playwright_python.sync_playwright import Axe
 from icalendar import Calendar
 from playwright.sync_api import Dialog, Route, expect
 
 from app.interviews.service import REFERRAL_QUESTION
 from tests.e2e import test_contacts
 from tests.e2e.conftest import EMAIL, NAME
-from tests.e2e.test_accessibility import BLOCKING_IMPACTS, RECORD_CSP_VIOLATIONS, WCAG_AA, describe
+from tests.e2e.test_accessibility import RECORD_CSP_VIOLATIONS, assert_accessible_on_a_phone_too
 from tests.e2e.test_contacts import Api, assert_nothing_injected
 
 ANSWER_SAVES = "**/api/v1/interviews/*/questions/*"
 # The fixture: Maya's account, logged in, with the CSRF token for the JSON API.
 api = test_contacts.api
-# What sticks out past a phone's width, for the failure message.
-WIDEST = """() => [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`
-                          + ` ${Math.round(e.getBoundingClientRect().width)}px`)"""
 HOSTILE = ['"><img src=x onerror=alert(1)>', "</textarea><script>alert(2)</script>"]
 
 
@@ -367,22 +361,4 @@ def test_interview_pages_pass_axe(api: Api) -> None:
         "conversation-held": f"/interviews/{held['id']}/conversation",
         "answers": f"/questions/{first['question_id']}/answers",
     }
-    found = {}
-    for name, path in pages.items():
-        page.goto(f"{base_url}{path}")
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        violations = Axe().run(page, options=WCAG_AA).response["violations"]
-        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
-        if blocking:
-            found[name] = describe(blocking)
-    assert not found, "axe found:\n" + "\n".join(f"{n} ({pages[n]}):\n{d}" for n, d in found.items())
-
-    page.set_viewport_size({"width": 390, "height": 844})
-    too_wide = {}
-    for path in pages.values():
-        page.goto(f"{base_url}{path}")
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 391:
-            too_wide[path] = (width, page.evaluate(WIDEST))
-    assert too_wide == {}, f"wider than a 390px phone: {too_wide}"
+    assert_accessible_on_a_phone_too(page, base_url, pages)
