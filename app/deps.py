@@ -86,6 +86,7 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
     if principal is not None:
         user = principal.user
         request.state.user = Viewer(user.id, user.name, user.role, user.timezone)
+        request.state.via_key = principal.api_key is not None
         if principal.session is not None:
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)
     return principal
@@ -132,3 +133,13 @@ def session_principal(principal: CurrentPrincipal) -> Principal:
 
 
 SessionPrincipal = Annotated[Principal, Depends(session_principal)]
+
+
+def page_principal(principal: MaybePrincipal) -> Principal:
+    """Pages are for a person in a browser: an API key opens none of them."""
+    if principal is None or principal.api_key is not None:
+        raise Unauthorized()
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]

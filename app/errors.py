@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -192,9 +192,23 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _message(error: Any) -> str:
+    """Pydantic's sentence, in words a student reads without thinking about types."""
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return "Fill this in."
+    if kind == "string_too_short":
+        return f"Use at least {ctx['min_length']} characters."
+    if kind == "string_too_long":
+        return f"Use at most {ctx['max_length']:,} characters."
+    if kind in {"int_parsing", "int_type"}:
+        return "Enter a whole number."
+    return _friendly(error["msg"])
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    fields = [(_field_name(e["loc"]), _friendly(e["msg"])) for e in exc.errors()]
+    fields = [(_field_name(e["loc"]), _message(e)) for e in exc.errors()]
     return await error_response(
         request, 422, "validation_error", ValidationFailed.detail, fields, exc=exc
     )
@@ -217,6 +231,12 @@ async def _stale(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _duplicate(request: Request, exc: Exception) -> Response:
+    # Two requests creating the same thing at once: the database's unique rule decided.
+    return await error_response(request, 409, "conflict",
+                                "This was just created by another request. Reload and try again.")
+
+
 async def _unstorable(request: Request, exc: Exception) -> Response:
     # A value in the path or the query that the database refuses (a NUL character, say).
     return await error_response(request, 422, "invalid_value",
@@ -237,4 +257,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(IntegrityError, _duplicate)
     app.add_exception_handler(Exception, _server_error)

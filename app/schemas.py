@@ -1,9 +1,11 @@
 """Input building blocks every domain shares."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 def _storable(value: Any) -> Any:
@@ -44,3 +46,14 @@ def _web_address(value: str) -> str:
 
 
 WebAddress = Annotated[str, Field(max_length=500), AfterValidator(_web_address)]
+
+# A moment; one without an offset (as a browser's datetime-local sends it) is read in the
+# student's own time zone by ``in_utc``.
+When = Annotated[datetime | None, BeforeValidator(blank_is_none)]
+
+
+def in_utc(moment: datetime | None, zone: str) -> datetime | None:
+    """A moment in UTC; one without an offset is wall-clock time in ``zone``."""
+    if moment is None:
+        return None
+    return (moment.replace(tzinfo=ZoneInfo(zone)) if moment.tzinfo is None else moment).astimezone(UTC)

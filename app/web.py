@@ -18,11 +18,11 @@ def _zone(user: Any) -> ZoneInfo:
     return ZoneInfo(getattr(user, "timezone", None) or "UTC")
 
 
-def local(moment: datetime | None, user: Any) -> str:
+def local(moment: datetime | None, user: Any, fmt: str = "%b %-d, %Y %H:%M") -> str:
     """A moment as the person reads it, in their own time zone."""
     if moment is None:
         return ""
-    return moment.astimezone(_zone(user)).strftime("%b %-d, %Y %H:%M")
+    return moment.astimezone(_zone(user)).strftime(fmt)
 
 
 def local_input(moment: datetime | str | None, user: Any) -> str:
@@ -40,10 +40,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_htmx(request: Request) -> bool:
-    """A fragment is wanted; a history-restore request needs the whole page instead."""
+    """A fragment is wanted; a history-restore request needs the whole page instead.
+    A client using an API key always gets JSON."""
     return (
         request.headers.get("HX-Request") == "true"
         and request.headers.get("HX-History-Restore-Request") != "true"
+        and not getattr(request.state, "via_key", False)
     )
 
 

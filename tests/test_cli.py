@@ -45,7 +45,7 @@ def test_api_keys_create_prints_a_working_secret(
     runner.invoke(cli, ["users", "create", "--email", "crm@uni.edu", "--name", "CRM",
                         "--role", "staff", "--password-stdin"], input="a long staff password\n")
     result = runner.invoke(cli, ["api-keys", "create", "--email", "crm@uni.edu", "--name",
-                                 "Slate", "--scopes", "profile:read,directory:write"])
+                                 "Slate", "--scopes", "profile:read,contacts:read"])
     assert result.exit_code == 0, result.output
     secret = next(line for line in result.stdout.splitlines() if line.startswith("rpk_"))
     response = make_client().get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})

@@ -8,7 +8,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.accounts import service
 from app.accounts.schemas import SCOPES, UserOut
-from app.deps import AppSettings, CurrentPrincipal, DbSession, MaybePrincipal
+from app.deps import AppSettings, DbSession, MaybePrincipal, PagePrincipal
+from app.interviews import service as interviews
+from app.models import Status, TaskStatus
+from app.tasks import service as tasks
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -17,14 +20,18 @@ templates.env.globals.update(api_scopes=SCOPES, timezones=sorted(available_timez
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: MaybePrincipal) -> Response:
-    if principal is None:
-        return render(request, "home/welcome.html")
+def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response:
+    if principal is None or principal.api_key is not None:
+        return render(request, "home/welcome.html", {"user": None})
     user = principal.user
     missing = [label for field, label in (("school", "your school"), ("major", "your major"),
                                           ("career_goal", "your career goal"))
                if not getattr(user, field)]
-    return render(request, "home/home.html", {"missing": missing})
+    due, _ = tasks.list_tasks(db, user, TaskStatus.open, None, None, None, None, 5, None)
+    planned = [i for i in interviews.list_interviews(db, user, None, None, 20, None)[0]
+               if i.status not in {Status.completed, Status.cancelled}][:5]
+    return render(request, "home/home.html", {"missing": missing, "tasks": due,
+                                              "interviews": planned})
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -50,7 +57,7 @@ def register_page(request: Request, settings: AppSettings) -> Response:
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(
-    request: Request, principal: CurrentPrincipal, password_changed: bool = False
+    request: Request, principal: PagePrincipal, password_changed: bool = False
 ) -> Response:
     form: dict[str, Any] = UserOut.model_validate(principal.user).model_dump()
     return render(request, "accounts/settings.html",
@@ -58,7 +65,7 @@ def settings_page(
 
 
 @router.get("/settings/api-keys", response_class=HTMLResponse)
-def api_keys_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+def api_keys_page(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
     keys, _ = service.list_api_keys(db, principal.user, 200, None)
     return render(request, "accounts/api_keys.html",
                   {"keys": keys, "form": {}})

@@ -1,6 +1,7 @@
 """Account routes: JSON for API clients, the matching fragment for htmx."""
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -37,10 +38,15 @@ ProfileWriter = Annotated[Principal, Depends(require_scope("profile:write"))]
 
 
 def _local_path(next_url: str | None) -> str:
-    """Only ever send someone back to a page of ours."""
-    if next_url and next_url.startswith("/") and not next_url.startswith(("//", "/\\")):
-        return next_url
-    return "/"
+    """Only ever send someone back to a page of ours (browsers drop tabs and newlines and read
+    a backslash as a slash, so "/\t/evil.example" would leave the site)."""
+    if not next_url or not next_url.startswith("/"):
+        return "/"
+    cleaned = "".join(c for c in next_url if c.isprintable()).replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if cleaned != next_url or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return next_url
 
 
 @router.post("/auth/register", status_code=201, response_model=UserOut)

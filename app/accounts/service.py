@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.accounts.schemas import ProfileIn
@@ -219,10 +219,6 @@ def list_api_keys(
 ) -> tuple[list[ApiKey], str | None]:
     stmt = select(ApiKey).where(ApiKey.user_id == user.id)
     return paginate(db, stmt, [Order(ApiKey.id, descending=True)], limit, cursor)
-
-
-def count_api_keys(db: Session, user: User) -> int:
-    return db.scalar(select(func.count()).where(ApiKey.user_id == user.id)) or 0
 
 
 def revoke_api_key(db: Session, user: User, key_id: str) -> None:

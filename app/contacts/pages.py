@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.contacts import service
 from app.contacts.schemas import ContactOut, OrganizationOut
 from app.contacts.service import ContactFilters, Sort
-from app.deps import CurrentPrincipal, DbSession
+from app.deps import DbSession, PagePrincipal
 from app.etag import etag
 from app.interviews import service as interviews
 from app.models import Contact, Organization, Source, Stage, User
@@ -74,7 +74,7 @@ templates.env.globals.update(stage_labels=STAGE_LABELS, source_labels=SOURCE_LAB
 
 @router.get("/contacts", response_class=HTMLResponse)
 def contacts_page(
-    request: Request, principal: CurrentPrincipal, db: DbSession, filters: PageFilters
+    request: Request, principal: PagePrincipal, db: DbSession, filters: PageFilters
 ) -> Response:
     contacts, next_cursor = service.list_contacts(db, principal.user, filters, filters.sort, 50, None)
     return render(request, "contacts/list.html", {
@@ -85,7 +85,7 @@ def contacts_page(
 
 @router.get("/contacts/filters", response_class=HTMLResponse)
 def contacts_filters(
-    request: Request, principal: CurrentPrincipal, db: DbSession, filters: PageFilters
+    request: Request, principal: PagePrincipal, db: DbSession, filters: PageFilters
 ) -> Response:
     """The filter chips again, with fresh counts: asked for after a contact is added."""
     return render(request, "contacts/list.html", _filters_context(db, principal.user, filters),
@@ -93,13 +93,13 @@ def contacts_filters(
 
 
 @router.get("/contacts/board", response_class=HTMLResponse)
-def board_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+def board_page(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
     return render(request, "contacts/board.html", {"columns": service.board(db, principal.user)})
 
 
 @router.get("/contacts/{contact_id}", response_class=HTMLResponse)
 def contact_page(
-    contact_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
+    contact_id: str, request: Request, principal: PagePrincipal, db: DbSession
 ) -> Response:
     contact = service.get_contact(db, principal.user, contact_id)
     return render(request, "contacts/detail.html", contact_context(db, principal.user, contact))
@@ -114,13 +114,14 @@ def contact_context(db: Session, owner: User, contact: Contact) -> dict[str, Any
         "etag": etag(contact.version),
         "events": [(e, service.summarize(e)) for e in events],
         "chain": service.referral_chain(db, contact),
+        "referrers": service.referrer_choices(db, contact),
         "interviews": interviews.list_interviews(db, owner, contact.id, None, 50, None)[0],
     }
 
 
 @router.get("/organizations", response_class=HTMLResponse)
 def organizations_page(
-    request: Request, principal: CurrentPrincipal, db: DbSession, cursor: Cursor = None
+    request: Request, principal: PagePrincipal, db: DbSession, cursor: Cursor = None
 ) -> Response:
     orgs, next_cursor = service.list_organizations(db, principal.user, 100, cursor)
     return render(request, "contacts/organizations.html",
@@ -129,7 +130,7 @@ def organizations_page(
 
 @router.get("/organizations/{organization_id}", response_class=HTMLResponse)
 def organization_page(
-    organization_id: str, request: Request, principal: CurrentPrincipal, db: DbSession
+    organization_id: str, request: Request, principal: PagePrincipal, db: DbSession
 ) -> Response:
     org = service.get_organization(db, principal.user, organization_id)
     return render(request, "contacts/organization.html", organization_context(db, org))

@@ -1,6 +1,6 @@
 """Contact and organization routes: JSON for API clients, the matching fragment for htmx."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -25,6 +25,7 @@ from app.etag import check_if_match, tag_response
 from app.idempotency import IdempotencyKey
 from app.models import Contact, Organization, Source, Stage
 from app.pagination import Cursor, Limit, Page
+from app.schemas import in_utc
 from app.web import form, is_htmx, redirect, render
 
 router = APIRouter(prefix="/api/v1", tags=["contacts"], responses=ERROR_RESPONSES)
@@ -49,10 +50,6 @@ def writable_organization(organization_id: str, principal: Writer, db: DbSession
     return service.get_organization(db, principal.user, organization_id)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
-
-
 # --- contacts ---
 
 
@@ -72,7 +69,7 @@ def list_contacts(
     cursor: Cursor = None,
 ) -> Any:
     filters = ContactFilters(q=q, stage=stage, source=source, tag=tag,
-                             organization_id=organization_id, updated_since=_aware(updated_since))
+                             organization_id=organization_id, updated_since=in_utc(updated_since, "UTC"))
     items, next_cursor = service.list_contacts(db, principal.user, filters, sort, limit, cursor)
     if is_htmx(request):
         # "Show more" appends rows; a search or a filter redraws the whole list.

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from app.models import Source, Stage
-from app.schemas import Input, WebAddress, blank_is_none
+from app.schemas import Input, WebAddress, When, blank_is_none
 
 Tag = Annotated[str, Field(min_length=1, max_length=50)]
 
@@ -30,8 +30,6 @@ Tags = Annotated[list[Tag], BeforeValidator(_tag_list), Field(max_length=30)]
 Email = Annotated[EmailStr | None, BeforeValidator(blank_is_none)]
 OptionalId = Annotated[Annotated[str, Field(max_length=26)] | None, BeforeValidator(blank_is_none)]
 ExternalId = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(blank_is_none)]
-# With no offset (as a browser's datetime-local sends it), the time is read in the student's zone.
-When = Annotated[datetime | None, BeforeValidator(blank_is_none)]
 Short = Annotated[str, Field(max_length=200)]
 Long = Annotated[str, Field(max_length=20_000)]
 

@@ -3,9 +3,8 @@ student's ids are simply not found."""
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, func, literal_column, select, text
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from app.contacts.schemas import ContactIn, ContactPatch, OrganizationIn, Organi
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Contact, ContactEvent, ContactTag, Organization, Stage, User
 from app.pagination import Order, paginate
+from app.schemas import in_utc
 
 Sort = Literal["name", "updated", "next_action"]
 
@@ -191,10 +191,8 @@ def _apply(db: Session, owner: User, contact: Contact, values: dict[str, Any]) -
         contact.organization = None
     if "tags" in values:
         _set_tags(contact, values.pop("tags"))
-    when = values.get("next_action_at")
-    if when is not None:  # stored and answered in UTC; a time without offset is the student's
-        zoned = when.replace(tzinfo=ZoneInfo(owner.timezone)) if when.tzinfo is None else when
-        values["next_action_at"] = zoned.astimezone(UTC)
+    if "next_action_at" in values:
+        values["next_action_at"] = in_utc(values["next_action_at"], owner.timezone)
     for field, value in values.items():
         setattr(contact, field, "" if value is None and field in _NOT_NULL_TEXT else value)
     _derive(contact)
@@ -245,9 +243,10 @@ _PIPELINE = [Stage.identified, Stage.contacted, Stage.scheduled, Stage.interview
 
 
 def advance_stage(db: Session, contact: Contact, stage: Stage, because: str) -> None:
-    """Move a contact forward when what the stage means has happened (never backward)."""
+    """Move a contact forward when what the stage means has happened: never backward, and
+    never out of "closed", which only the student decides."""
     current = Stage(contact.stage)
-    if current == Stage.closed or _PIPELINE.index(current) < _PIPELINE.index(stage):
+    if current != Stage.closed and _PIPELINE.index(current) < _PIPELINE.index(stage):
         record_event(db, contact, "stage_changed", because=because,
                      **{"from": current.value, "to": stage.value})
         contact.stage = stage
@@ -358,6 +357,10 @@ def timeline(db: Session, contact: Contact, limit: int, cursor: str | None,
 
 
 _STAGE_WORDS = {"following_up": "following up"}
+_FIELD_WORDS = {"organization_id": "organization", "referred_by_id": "referred by",
+                "referrer_name": "referred by (name)", "linkedin_url": "LinkedIn",
+                "next_action": "next step", "next_action_at": "next step date",
+                "external_id": "external id", "source": "how you found them"}
 
 
 def summarize(event: ContactEvent) -> str:
@@ -365,13 +368,27 @@ def summarize(event: ContactEvent) -> str:
     if event.kind == "created":
         return "Added to your contacts."
     if event.kind == "edited":
-        names = [f.replace("_id", "").replace("_", " ") for f in data.get("fields", [])]
+        names = [_FIELD_WORDS.get(f, f.replace("_", " ")) for f in data.get("fields", [])]
         return "Edited " + ", ".join(names) + "."
     if event.kind == "stage_changed":
         before, after = (_STAGE_WORDS.get(s, s) for s in (str(data["from"]), str(data["to"])))
         because = f" ({data['because']})" if data.get("because") else ""
         return f"Moved from {before} to {after}{because}."
     return str(data.get("summary") or event.kind.replace("_", " ").capitalize() + ".")
+
+
+def referrer_choices(db: Session, contact: Contact, limit: int = 300) -> dict[str, str]:
+    """Who could have referred this contact, for a menu: "" (nobody), then the owner's other
+    contacts by name, always including the current referrer."""
+    others = db.execute(select(Contact.id, Contact.first_name, Contact.last_name)
+                        .where(Contact.owner_id == contact.owner_id, Contact.id != contact.id)
+                        .order_by(Contact.sort_name, Contact.id).limit(limit))
+    choices = {"": "Nobody (or only a name, below)"}
+    choices.update({i: f"{first} {last}".strip() for i, first, last in others})
+    current = db.get(Contact, contact.referred_by_id) if contact.referred_by_id else None
+    if current is not None:
+        choices.setdefault(current.id, current.full_name)
+    return choices
 
 
 @dataclass

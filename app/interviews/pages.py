@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from app.contacts.service import referral_chain
-from app.deps import CurrentPrincipal, DbSession
+from app.deps import DbSession, PagePrincipal
 from app.etag import etag
 from app.interviews import service
 from app.models import Format, Interview, Status, User
@@ -43,7 +43,7 @@ def conversation_context(db: Session, interview: Interview) -> dict[str, Any]:
 
 
 @router.get("/interviews", response_class=HTMLResponse)
-def interviews_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+def interviews_page(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
     interviews, _ = service.list_interviews(db, principal.user, None, None, 200, None)
     done = {Status.completed, Status.cancelled}
     return render(request, "interviews/list.html", {
@@ -54,7 +54,7 @@ def interviews_page(request: Request, principal: CurrentPrincipal, db: DbSession
 
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
-def prep_page(interview_id: str, request: Request, principal: CurrentPrincipal,
+def prep_page(interview_id: str, request: Request, principal: PagePrincipal,
               db: DbSession, saved: bool = False) -> Response:
     interview = service.get_interview(db, principal.user, interview_id)
     return render(request, "interviews/prep.html",
@@ -62,7 +62,7 @@ def prep_page(interview_id: str, request: Request, principal: CurrentPrincipal,
 
 
 @router.get("/interviews/{interview_id}/conversation", response_class=HTMLResponse)
-def conversation_page(interview_id: str, request: Request, principal: CurrentPrincipal,
+def conversation_page(interview_id: str, request: Request, principal: PagePrincipal,
                       db: DbSession) -> Response:
     interview = service.get_interview(db, principal.user, interview_id)
     # The thank-you task appears here once the meeting is marked held.
@@ -73,7 +73,7 @@ def conversation_page(interview_id: str, request: Request, principal: CurrentPri
 
 
 @router.get("/questions/{question_id}/answers", response_class=HTMLResponse)
-def answers_page(question_id: str, request: Request, principal: CurrentPrincipal,
+def answers_page(question_id: str, request: Request, principal: PagePrincipal,
                  db: DbSession) -> Response:
     question = questions.get_question(db, principal.user, question_id)
     return render(request, "interviews/answers.html", {

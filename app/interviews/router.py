@@ -10,7 +10,7 @@ from app.accounts.service import Principal
 from app.contacts.schemas import ContactOut
 from app.deps import DbSession, require_scope
 from app.errors import ERROR_RESPONSES
-from app.etag import check_if_match, tag_response
+from app.etag import check_if_match, etag, tag_response
 from app.idempotency import IdempotencyKey
 from app.interviews import calendar, pages, service
 from app.interviews.schemas import (
@@ -81,6 +81,7 @@ def create_interview(
     if is_htmx(request):
         return redirect(request, f"/interviews/{made.id}")
     response.headers["Location"] = f"/api/v1/interviews/{made.id}"
+    response.headers["ETag"] = etag(service.get_interview(db, principal.user, made.id).version)
     return made
 
 
@@ -141,9 +142,19 @@ def _question_list(request: Request, db: Session, principal: Principal, intervie
                   block="question_list", status_code=status_code)
 
 
-@router.get("/interviews/{interview_id}/questions", response_model=list[ItemOut])
+@router.get("/interviews/{interview_id}/questions", response_model=Page[ItemOut])
 def list_items(interview: ReadableInterview) -> Any:
-    return interview.items
+    """The whole list, in order (a list is short: it fits a meeting)."""
+    return {"items": interview.items, "next_cursor": None}
+
+
+def readable_item(item_id: str, interview: ReadableInterview) -> InterviewQuestion:
+    return service.get_item(interview, item_id)
+
+
+@router.get("/interviews/{interview_id}/questions/{item_id}", response_model=ItemOut)
+def get_item(item: Annotated[InterviewQuestion, Depends(readable_item)]) -> Any:
+    return item
 
 
 @router.post("/interviews/{interview_id}/questions", status_code=201, response_model=ItemOut)
@@ -190,7 +201,8 @@ def remove_item(request: Request, principal: Writer, db: DbSession, interview: W
 @router.post("/interviews/{interview_id}/referrals", status_code=201, response_model=ContactOut)
 @form("interviews/conversation.html", "referral_form")
 def add_referral(body: ReferralIn, request: Request, principal: Writer, db: DbSession,
-                 interview: WritableInterview) -> Any:
+                 interview: WritableInterview,
+                 _: Annotated[Principal, Depends(require_scope("contacts:write"))]) -> Any:
     """Add one of the "one or two other people" as a contact referred by the interviewee."""
     contact = service.add_referral(db, principal.user, interview, body)
     if is_htmx(request):
@@ -200,13 +212,13 @@ def add_referral(body: ReferralIn, request: Request, principal: Writer, db: DbSe
     return contact
 
 
-@router.get("/questions/{question_id}/answers", response_model=list[AnswerOut])
+@router.get("/questions/{question_id}/answers", response_model=Page[AnswerOut])
 def question_answers(question_id: str, principal: Reader, db: DbSession) -> Any:
     """What everyone you asked this question answered, newest conversation first."""
     question: Question = questions.get_question(db, principal.user, question_id)
-    return [
+    return {"next_cursor": None, "items": [
         AnswerOut(interview_id=interview.id, contact_id=interview.contact_id,
                   contact_name=interview.contact.full_name, scheduled_at=interview.scheduled_at,
                   question=item.text, answer=item.answer)
         for interview, item in service.answers(db, principal.user, question)
-    ]
+    ]}

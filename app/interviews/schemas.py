@@ -5,12 +5,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from app.contacts.schemas import Email
 from app.models import Format, Status
 from app.models.interview import CHECKLIST
-from app.schemas import Input, blank_is_none
+from app.schemas import Input, When
 
-# With no offset (a browser's datetime-local), a time is read in the student's own zone.
-When = Annotated[datetime | None, BeforeValidator(blank_is_none)]
 Minutes = Annotated[int, Field(ge=5, le=480)]
 
 
@@ -114,7 +113,7 @@ class ReferralIn(Input):
     last_name: Annotated[str, Field(max_length=100)] = ""
     title: Annotated[str, Field(max_length=200)] = ""
     organization_name: Annotated[str, Field(max_length=200)] = ""
-    email: Annotated[str, Field(max_length=320)] = ""
+    email: Email = None
     notes: Annotated[str, Field(max_length=20_000)] = ""
 
 

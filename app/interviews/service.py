@@ -1,7 +1,7 @@
 """The rules of interviews: the workflow around a conversation, its question list, and what
 was learned. Every query is scoped to the owner."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,26 +11,19 @@ from sqlalchemy.orm import Session
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn
 from app.db import utcnow
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.interviews.schemas import InterviewIn, InterviewPatch, ItemIn, ItemPatch, ReferralIn
 from app.models import Contact, Interview, InterviewQuestion, Question, Source, Stage, Status, User
 from app.models.interview import CHECKLIST
 from app.models.question import CATEGORIES
 from app.pagination import Order, paginate
 from app.questions import service as questions
+from app.schemas import in_utc
 from app.tasks import service as tasks
 
 REFERRAL_QUESTION = "Could you suggest one or two other people I might contact for further information?"
 THANK_YOU_WITHIN = timedelta(hours=24)
 MINUTES_A_QUESTION = 3
-
-
-def in_utc(owner: User, moment: datetime | None) -> datetime | None:
-    """A moment in UTC; one without an offset is the student's wall-clock time."""
-    if moment is None:
-        return None
-    zoned = moment.replace(tzinfo=ZoneInfo(owner.timezone)) if moment.tzinfo is None else moment
-    return zoned.astimezone(UTC)
 
 
 def _local(owner: User, moment: datetime) -> str:
@@ -59,6 +52,8 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
     contact = interview.contact
     if interview.status == before:
         return
+    if before == Status.completed:  # held no longer
+        interview.completed_at = None
     if interview.status == Status.scheduled:
         when = f" for {_local(owner, interview.scheduled_at)}" if interview.scheduled_at else ""
         contacts.record_event(db, contact, "interview_scheduled", interview_id=interview.id,
@@ -69,10 +64,13 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
         contacts.record_event(db, contact, "interview_completed", interview_id=interview.id,
                               summary="Interview held.")
         contacts.advance_stage(db, contact, Stage.interviewed, "interview held")
-        due = (ends_at(interview) or interview.completed_at) + THANK_YOU_WITHIN
-        tasks.create_task(db, owner, kind="thank_you", due_at=due, contact=contact,
-                          interview=interview,
-                          title=f"Send a thank-you note to {contact.full_name}")
+        if not tasks.exists(db, interview, "thank_you"):  # once, even if held twice
+            # From the meeting's end, or from now if it is marked held before its planned end.
+            end = min(ends_at(interview) or interview.completed_at, interview.completed_at)
+            due = end + THANK_YOU_WITHIN
+            tasks.create_task(db, owner, kind="thank_you", due_at=due, contact=contact,
+                              interview=interview,
+                              title=f"Send a thank-you note to {contact.full_name}")
     elif interview.status == Status.cancelled:
         contacts.record_event(db, contact, "interview_cancelled", interview_id=interview.id,
                               summary="Interview cancelled.")
@@ -81,7 +79,7 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
 def create_interview(db: Session, owner: User, data: InterviewIn) -> Interview:
     contact = contacts.get_contact(db, owner, data.contact_id)
     values = data.model_dump(exclude={"contact_id"})
-    values["scheduled_at"] = in_utc(owner, values["scheduled_at"])
+    values["scheduled_at"] = in_utc(values["scheduled_at"], owner.timezone)
     interview = Interview(owner_id=owner.id, contact=contact, **values)
     db.add(interview)
     db.flush()
@@ -98,7 +96,7 @@ def update_interview(db: Session, owner: User, interview: Interview,
         if field in values and values[field] is None:
             raise ValidationFailed(fields=[(field, "This field cannot be empty.")])
     if "scheduled_at" in values:
-        values["scheduled_at"] = in_utc(owner, values["scheduled_at"])
+        values["scheduled_at"] = in_utc(values["scheduled_at"], owner.timezone)
     if "checklist" in values:
         values["checklist"] = {**interview.checklist, **(values["checklist"] or {})}
     before = interview.status
@@ -145,6 +143,8 @@ def _renumber(items: list[InterviewQuestion]) -> None:
 def add_item(db: Session, owner: User, interview: Interview, data: ItemIn) -> InterviewQuestion:
     if data.question_id is not None:
         question = questions.get_question(db, owner, data.question_id)
+        if any(item.question_id == question.id for item in interview.items):
+            raise Conflict("This question is already on the list.", code="already_on_the_list")
         item = InterviewQuestion(owner_id=owner.id, question_id=question.id, text=question.text,
                                  position=len(interview.items) + 1)
     else:
@@ -180,7 +180,8 @@ def suggest(db: Session, owner: User, interview: Interview) -> list[InterviewQue
     three categories of the handout, ending with the question that asks for referrals. What is
     already on the list stays and counts."""
     bank = questions.bank(db, owner)
-    kept = [i for i in interview.items if i.text != REFERRAL_QUESTION]
+    referral = next((i for i in interview.items if i.text == REFERRAL_QUESTION), None)
+    kept = [i for i in interview.items if i is not referral]
     missing = max(3, interview.duration_minutes // MINUTES_A_QUESTION) - 1 - len(kept)
     asked = {item.question_id for item in kept}
     # Questions only ("Don't forget the business card" is a reminder), not yet on the list.
@@ -192,7 +193,6 @@ def suggest(db: Session, owner: User, interview: Interview) -> list[InterviewQue
     shares.append(max(0, missing - sum(shares)))
     chosen = [q for pool, share in zip(pools, shares, strict=True) for q in pool[:max(0, share)]]
     chosen += [q for pool in pools for q in pool if q not in chosen][:max(0, missing - len(chosen))]
-    referral = next((i for i in interview.items if i.text == REFERRAL_QUESTION), None)
     if referral is None:
         last = next(q for q in bank[CATEGORIES[2]] if q.text == REFERRAL_QUESTION)
         referral = InterviewQuestion(owner_id=owner.id, question_id=last.id, text=last.text,

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import CurrentPrincipal, DbSession
+from app.deps import DbSession, PagePrincipal
 from app.models.question import CATEGORIES
 from app.questions import service
 from app.web import render, templates
@@ -13,6 +13,6 @@ templates.env.globals.update(question_categories=CATEGORIES)
 
 
 @router.get("/questions", response_class=HTMLResponse)
-def bank_page(request: Request, principal: CurrentPrincipal, db: DbSession) -> Response:
+def bank_page(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
     return render(request, "questions/bank.html",
                   {"bank": service.bank(db, principal.user), "form": {}})

@@ -1,6 +1,6 @@
 """Task routes: JSON for API clients, the matching fragment for htmx."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -15,6 +15,7 @@ from app.idempotency import IdempotencyKey
 from app.interviews import service as interviews
 from app.models import Task, TaskStatus
 from app.pagination import Cursor, Limit, Page
+from app.schemas import in_utc
 from app.tasks import service
 from app.tasks.schemas import TaskIn, TaskOut, TaskPatch
 from app.web import is_htmx, render
@@ -27,10 +28,6 @@ Writer = Annotated[Principal, Depends(require_scope("interviews:write"))]
 
 def writable_task(task_id: str, principal: Writer, db: DbSession) -> Task:
     return service.get_task(db, principal.user, task_id)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 @router.get("/tasks", response_model=Page[TaskOut])
@@ -48,8 +45,9 @@ def list_tasks(
         contacts.get_contact(db, user, contact_id)
     if interview_id:
         interviews.get_interview(db, user, interview_id)
-    items, next_cursor = service.list_tasks(db, user, status, _aware(due_before), _aware(due_after),
-                                            contact_id, interview_id, limit, cursor)
+    items, next_cursor = service.list_tasks(
+        db, user, status, in_utc(due_before, "UTC"), in_utc(due_after, "UTC"), contact_id,
+        interview_id, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -62,7 +60,7 @@ def create_task(body: TaskIn, request: Request, response: Response, principal: W
         contact = contacts.get_contact(db, user, body.contact_id) if body.contact_id else None
         interview = interviews.get_interview(db, user, body.interview_id) if body.interview_id else None
         return service.create_task(db, user, title=body.title, kind=body.kind,
-                                   due_at=interviews.in_utc(user, body.due_at), contact=contact,
+                                   due_at=in_utc(body.due_at, user.timezone), contact=contact,
                                    interview=interview)
 
     task = idempotency.create_once(db, user, idempotency_key, request.url.path, body, create, TaskOut)
@@ -73,12 +71,22 @@ def create_task(body: TaskIn, request: Request, response: Response, principal: W
     return task
 
 
+def readable_task(task_id: str, principal: Reader, db: DbSession) -> Task:
+    return service.get_task(db, principal.user, task_id)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut)
+def get_task(response: Response, task: Annotated[Task, Depends(readable_task)]) -> Any:
+    tag_response(response, task.version)
+    return task
+
+
 @router.patch("/tasks/{task_id}", response_model=TaskOut)
 def update_task(body: TaskPatch, request: Request, response: Response, principal: Writer,
                 db: DbSession, task: Annotated[Task, Depends(writable_task)]) -> Any:
     check_if_match(request, task.version)
     if body.due_at is not None:
-        body = body.model_copy(update={"due_at": interviews.in_utc(principal.user, body.due_at)})
+        body = body.model_copy(update={"due_at": in_utc(body.due_at, principal.user.timezone)})
     service.update_task(db, task, body)
     if is_htmx(request):
         return render(request, "tasks/_task.html", {"task": task}, block="task")

@@ -3,12 +3,10 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import TaskStatus
-from app.schemas import Input, blank_is_none
-
-When = Annotated[datetime | None, BeforeValidator(blank_is_none)]
+from app.schemas import Input, When
 
 
 class TaskIn(Input):

@@ -30,11 +30,17 @@ def create_task(db: Session, owner: User, *, title: str, kind: str = "custom",
     return task
 
 
+def exists(db: Session, interview: Interview, kind: str) -> bool:
+    return db.scalar(select(Task.id).where(Task.interview_id == interview.id, Task.kind == kind)
+                     .limit(1)) is not None
+
+
 def update_task(db: Session, task: Task, changes: TaskPatch) -> Task:
     values = changes.model_dump(exclude_unset=True)
-    if values.get("status") == TaskStatus.done and task.status != TaskStatus.done:
+    status = values.get("status")
+    if status == TaskStatus.done and task.status != TaskStatus.done:
         task.completed_at = utcnow()
-    elif "status" in values and values["status"] != TaskStatus.done:
+    elif status is not None and status != TaskStatus.done:
         task.completed_at = None
     for field, value in values.items():
         if value is not None or field == "due_at":

@@ -1,5 +1,7 @@
 """API keys: shown once, stored hashed, scoped, revocable, and never confused with a session."""
 
+import base64
+import json
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -147,7 +149,27 @@ def test_the_key_list_pages_with_a_cursor(client: TestClient) -> None:
 
 def test_list_limits_and_cursors_are_validated(client: TestClient) -> None:
     signed_in(client)
-    for params in [{"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"cursor": "not-a-cursor"}]:
+    forged = [base64.urlsafe_b64encode(json.dumps(v).encode()).decode()
+              for v in ([123], [{"a": 1}], [True], ["x", "y"])]
+    for params in [{"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"cursor": "not-a-cursor"},
+                   *({"cursor": c} for c in forged)]:
         response = client.get("/api/v1/api-keys", params=params)
         assert response.status_code == 422, params
         assert response.json()["fields"][0]["field"] in {"limit", "cursor"}
+
+
+def test_a_key_opens_no_page_and_gets_no_html(
+    client: TestClient, make_client: Callable[[], TestClient]
+) -> None:
+    signed_in(client)
+    client.post("/api/v1/contacts", json={"first_name": "Secretive", "notes": "private"})
+    secret = api_key(client, ["profile:read"])
+    script = make_client()
+    script.headers["Authorization"] = f"Bearer {secret}"
+    for page in ["/contacts", "/settings", "/settings/api-keys", "/questions", "/interviews"]:
+        response = script.get(page, follow_redirects=False)
+        assert response.status_code == 303, page
+        assert "Secretive" not in response.text
+    assert "Hello" not in script.get("/").text
+    as_htmx = script.get("/api/v1/me", headers={"HX-Request": "true"})
+    assert as_htmx.headers["content-type"].startswith("application/json")

@@ -18,9 +18,11 @@ def test_login_via_htmx_redirects_to_the_page_asked_for(client: TestClient) -> N
     response = client.post("/api/v1/auth/login?next=/settings/api-keys", headers=HX,
                            json={"email": "maya@uni.edu", "password": PASSWORD})
     assert response.headers["HX-Redirect"] == "/settings/api-keys"
-    offsite = client.post("/api/v1/auth/login?next=//evil.example", headers=HX,
-                          json={"email": "maya@uni.edu", "password": PASSWORD})
-    assert offsite.headers["HX-Redirect"] == "/"
+    for next_url in ["//evil.example", "/%09/evil.example", "/%5Cevil.example",
+                     "/\\evil.example", "https://evil.example"]:
+        offsite = client.post(f"/api/v1/auth/login?next={next_url}", headers=HX,
+                              json={"email": "maya@uni.edu", "password": PASSWORD})
+        assert offsite.headers["HX-Redirect"] == "/", next_url
 
 
 def test_failed_login_re_renders_the_form_with_the_email_kept(client: TestClient) -> None:

@@ -169,6 +169,16 @@ def test_list_filters_by_stage_source_tag_organization_and_update_time(me: TestC
     assert me.get("/api/v1/contacts", params={"stage": "hired"}).status_code == 422
 
 
+def test_forged_cursors_are_refused(me: TestClient) -> None:
+    import base64
+    import json
+
+    for values in ([123, "x"], ["2026-01-01T00:00:00", "x"], [{"a": 1}, "x"], [True, "x"]):
+        cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+        response = me.get("/api/v1/contacts", params={"sort": "updated", "cursor": cursor})
+        assert response.status_code == 422, values
+
+
 def test_sorting_by_name_updated_and_next_action(me: TestClient) -> None:
     c = add(me, first_name="Cy", last_name="Zed", next_action_at="2026-12-03T10:00:00Z")
     a = add(me, first_name="Al", last_name="Able")

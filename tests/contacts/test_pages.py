@@ -132,3 +132,16 @@ def test_many_organizations_page_on(me: TestClient) -> None:
     assert "Org 000" in first and "Org 101" not in first
     cursor = first.split('href="/organizations?cursor=')[1].split('"')[0]
     assert "Org 101" in me.get(f"/organizations?cursor={cursor}").text
+
+
+def test_the_referrer_is_chosen_on_the_contact_page_and_kept_through_an_error(
+    me: TestClient,
+) -> None:
+    jones = add(me, first_name="Dr.", last_name="Jones")
+    maya = add(me, first_name="Maya", referred_by_id=jones["id"])
+    html = me.get(f"/contacts/{maya['id']}").text
+    assert f'<option value="{jones["id"]}" selected>Dr. Jones</option>' in html
+    failed = me.patch(f"/api/v1/contacts/{maya['id']}", headers=HX,
+                      json={"first_name": "", "referred_by_id": jones["id"]})
+    assert failed.status_code == 422
+    assert f'name="referred_by_id" value="{jones["id"]}"' in failed.text

@@ -208,13 +208,13 @@ def test_referral_chain_is_shown(api: Api) -> None:
     arrows = links.evaluate_all(
         "items => items.map(li => getComputedStyle(li, '::before').content)")
     assert arrows[1:] == ['"→"', '"→"'], arrows
-    expect(chain.get_by_role("heading", name="Referred by Kim")).to_be_visible()
+    expect(chain.get_by_role("heading", name="People Kim pointed you to")).to_be_visible()
     expect(chain).to_contain_text("Nobody yet.")
 
     links.nth(1).get_by_role("link").click()
     expect(page).to_have_url(f"{base_url}/contacts/{maya['id']}")
     expect(links).to_have_text(["Dr. Jones", "Maya Okafor"])
-    referred_heading = chain.get_by_role("heading", name="Referred by Maya")
+    referred_heading = chain.get_by_role("heading", name="People Maya pointed you to")
     expect(referred_heading).to_be_visible()
     referred = referred_heading.locator("xpath=following-sibling::*[1]")
     expect(referred.locator("li")).to_have_text(["Kim Nguyen · Mayo Clinic"])

@@ -46,7 +46,7 @@ def interview_with_questions(api: Api, contact: dict[str, Any], **fields: Any) -
 
 
 def items(api: Api, interview_id: str) -> list[dict[str, Any]]:
-    return list(call(api, "GET", f"/api/v1/interviews/{interview_id}/questions", 200))
+    return list(call(api, "GET", f"/api/v1/interviews/{interview_id}/questions", 200)["items"])
 
 
 def parse(moment: str) -> datetime:
@@ -72,9 +72,8 @@ def test_the_interview_story(api: Api) -> None:
     expect(research.get_by_role("heading", level=3)).to_have_text(["Maya Okafor",
                                                                    "Regions Hospital"])
 
-    # The meeting: next week, 30 minutes, scheduled.
-    when = (datetime.now(UTC) + timedelta(days=7)).replace(hour=14, minute=0, second=0,
-                                                            microsecond=0)
+    # The meeting: earlier today (it is written up afterwards), 30 minutes, scheduled.
+    when = (datetime.now(UTC) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
     meeting = page.locator("#meeting-form")
     meeting.get_by_label("When").fill(when.strftime("%Y-%m-%dT%H:%M"))
     meeting.get_by_label("Minutes").fill("30")

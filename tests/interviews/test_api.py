@@ -32,7 +32,9 @@ def plan(me: TestClient, contact: dict[str, Any], **fields: Any) -> dict[str, An
 
 
 def items(me: TestClient, interview: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(me.get(f"/api/v1/interviews/{interview['id']}/questions").json())
+    page = me.get(f"/api/v1/interviews/{interview['id']}/questions").json()
+    assert page["next_cursor"] is None
+    return list(page["items"])
 
 
 def test_a_new_interview_has_the_handouts_defaults(me: TestClient, maya: dict[str, Any]) -> None:
@@ -59,7 +61,7 @@ def test_scheduling_moves_the_contact_and_goes_on_the_timeline(
 def test_completing_moves_the_contact_and_asks_for_a_thank_you_within_a_day(
     me: TestClient, maya: dict[str, Any]
 ) -> None:
-    interview = plan(me, maya, status="scheduled", scheduled_at="2026-12-02T15:00:00Z",
+    interview = plan(me, maya, status="scheduled", scheduled_at="2025-12-02T15:00:00Z",
                      duration_minutes=45)
     done = me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"}).json()
     assert done["completed_at"]
@@ -68,16 +70,42 @@ def test_completing_moves_the_contact_and_asks_for_a_thank_you_within_a_day(
     assert len(tasks) == 1
     task = tasks[0]
     assert task["title"] == "Send a thank-you note to Maya Okafor" and task["kind"] == "thank_you"
-    assert datetime.fromisoformat(task["due_at"]) == datetime(2026, 12, 3, 15, 45, tzinfo=UTC)
+    assert datetime.fromisoformat(task["due_at"]) == datetime(2025, 12, 3, 15, 45, tzinfo=UTC)
     assert task["contact_id"] == maya["id"] and task["interview_id"] == interview["id"]
     kinds = [e["kind"] for e in me.get(f"/api/v1/contacts/{maya['id']}/timeline").json()["items"]]
     assert "interview_completed" in kinds
+
+
+def test_held_before_its_planned_end_the_thank_you_counts_from_now(
+    me: TestClient, maya: dict[str, Any]
+) -> None:
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    interview = plan(me, maya, scheduled_at=later)
+    me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
+    due = datetime.fromisoformat(me.get("/api/v1/tasks").json()["items"][0]["due_at"])
+    assert timedelta(hours=23) < due - datetime.now(UTC) <= timedelta(hours=24)
 
 
 def test_stages_only_move_forward(me: TestClient, maya: dict[str, Any]) -> None:
     me.patch(f"/api/v1/contacts/{maya['id']}", json={"stage": "thanked"})
     plan(me, maya, status="completed")
     assert me.get(f"/api/v1/contacts/{maya['id']}").json()["stage"] == "thanked"
+
+
+def test_a_closed_contact_stays_closed(me: TestClient, maya: dict[str, Any]) -> None:
+    me.patch(f"/api/v1/contacts/{maya['id']}", json={"stage": "closed"})
+    plan(me, maya, status="scheduled")
+    assert me.get(f"/api/v1/contacts/{maya['id']}").json()["stage"] == "closed"
+
+
+def test_holding_an_interview_twice_asks_for_one_thank_you(
+    me: TestClient, maya: dict[str, Any]
+) -> None:
+    interview = plan(me, maya, status="completed")
+    reopened = me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "scheduled"})
+    assert reopened.json()["completed_at"] is None
+    me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
+    assert len(me.get("/api/v1/tasks").json()["items"]) == 1
 
 
 def test_a_time_without_offset_is_the_students_own(me: TestClient, maya: dict[str, Any]) -> None:
@@ -154,8 +182,20 @@ def test_referrals_become_contacts_linked_to_the_interviewee(
     kim = response.json()
     assert kim["source"] == "referral" and kim["referred_by_id"] == maya["id"]
     assert kim["organization_name"] == "Mayo Clinic"
-    assert me.post(f"/api/v1/interviews/{interview['id']}/referrals",
-                   json={"first_name": ""}).status_code == 422
+    for bad in [{"first_name": ""}, {"first_name": "Bo", "email": "not-an-email"}]:
+        response = me.post(f"/api/v1/interviews/{interview['id']}/referrals", json=bad)
+        assert response.status_code == 422, bad
+
+
+def test_adding_a_referral_needs_the_contacts_scope_too(
+    me: TestClient, maya: dict[str, Any], make_client: Any
+) -> None:
+    interview = plan(me, maya)
+    key = me.post("/api/v1/api-keys", json={"name": "k", "scopes": ["interviews:write"]}).json()
+    script = make_client()
+    script.headers["Authorization"] = f"Bearer {key['key']}"
+    refused = script.post(f"/api/v1/interviews/{interview['id']}/referrals", json={"first_name": "K"})
+    assert refused.status_code == 403 and "contacts:write" in refused.json()["detail"]
 
 
 def test_the_calendar_file_parses_back(me: TestClient, maya: dict[str, Any]) -> None:
@@ -186,7 +226,7 @@ def test_answers_across_interviews(me: TestClient, maya: dict[str, Any]) -> None
                        json={"question_id": question["id"]}).json()
         me.patch(f"/api/v1/interviews/{interview['id']}/questions/{item['id']}",
                  json={"answer": answer})
-    answers = me.get(f"/api/v1/questions/{question['id']}/answers").json()
+    answers = me.get(f"/api/v1/questions/{question['id']}/answers").json()["items"]
     assert [(a["contact_name"], a["answer"]) for a in answers] == [
         ("Maya Okafor", "Rounds at seven, then clinic.")]
     page = me.get(f"/questions/{question['id']}/answers").text
@@ -208,6 +248,7 @@ def test_tasks_by_hand_done_and_snoozed(me: TestClient, maya: dict[str, Any]) ->
     snoozed = me.patch(f"/api/v1/tasks/{task['id']}",
                        json={"status": "snoozed", "due_at": "2026-12-08T12:00:00Z"}).json()
     assert snoozed["status"] == "snoozed" and snoozed["completed_at"] is None
+    assert me.get(f"/api/v1/tasks/{task['id']}").headers["ETag"]
     assert me.get("/api/v1/tasks", params={"status": "open"}).json()["items"][0]["title"] == "Later"
     assert me.post("/api/v1/tasks", json={"title": ""}).status_code == 422
 

@@ -90,3 +90,11 @@ def test_the_interviews_page_lists_coming_and_held(me: TestClient, interview: di
     me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
     html = me.get("/interviews").text
     assert html.index("Held and cancelled") < html.rindex("Maya Okafor")  # (the nav has her too)
+
+
+def test_home_shows_what_is_due_and_coming_up(me: TestClient, interview: dict[str, Any]) -> None:
+    html = me.get("/").text
+    assert "Coming up" in html and "To do" not in html
+    me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
+    html = me.get("/").text
+    assert "Send a thank-you note to Maya Okafor" in html and "Coming up" not in html
