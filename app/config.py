@@ -1,10 +1,11 @@
 """Settings, read once from the environment (prefix ``RAPPORT_``)."""
 
+from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values that look like a secret but are not one; refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "insecure"}
@@ -28,10 +29,25 @@ class Settings(BaseSettings):
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
 
+    # The follow-through: when the workflow's tasks fall due. Business days skip weekends and
+    # the holidays (ISO dates, comma-separated: 2026-11-26,2026-12-25).
+    follow_up_business_days: int = Field(default=7, ge=1, le=60)
+    second_contact_business_days: int = Field(default=3, ge=1, le=60)
+    thank_you_hours: int = Field(default=24, ge=1, le=168)
+    reconnect_months: int = Field(default=3, ge=1, le=24)
+    holidays: Annotated[list[date], NoDecode] = []
+
     host: str = "127.0.0.1"
     port: int = 8000
     # Proxies whose X-Forwarded-For/-Proto are believed (the client address, https cookies).
     forwarded_allow_ips: str = "127.0.0.1"
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _secret_is_real(self) -> "Settings":

@@ -13,11 +13,15 @@ from app.contacts import pages as contact_pages
 from app.contacts import router as contact_router
 from app.db import make_engine, make_sessionmaker
 from app.docs import router as docs_router
+from app.home import pages as home_pages
 from app.interviews import pages as interview_pages
 from app.interviews import router as interview_router
+from app.messages import pages as message_pages
+from app.messages import router as message_router
 from app.middleware import BodyLimit, SecurityHeaders
 from app.questions import pages as question_pages
 from app.questions import router as question_router
+from app.tasks import pages as task_pages
 from app.tasks import router as task_router
 from app.web import ROOT
 
@@ -54,11 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contact_router.router)
     app.include_router(question_router.router)
     app.include_router(interview_router.router)
+    app.include_router(message_router.router)
     app.include_router(task_router.router)
+    app.include_router(home_pages.router)
     app.include_router(account_pages.router)
     app.include_router(contact_pages.router)
     app.include_router(question_pages.router)
     app.include_router(interview_pages.router)
+    app.include_router(message_pages.router)
+    app.include_router(task_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     # What was built at start-up lives as long as the app: keep the garbage collector from

@@ -59,7 +59,7 @@ def add_contacts(page: Page, base: str) -> None:
                notes="Works nights in the emergency department; prefers email.")
     add(first_name="Kim", last_name="Lee", title="PA Program Coordinator",
         organization_name="Regions Hospital", source="referral", referred_by_id=maya,
-        tags=["healthcare"])
+        tags=["healthcare"], email="kim.lee@example.org")
     add(first_name="Sam", last_name="Rivera", title="Clinical Research Coordinator",
         organization_name="Mayo Clinic", source="alumni", stage="scheduled")
     add(first_name="Priya", last_name="Shah", title="Physician Assistant",
@@ -85,6 +85,26 @@ def interview_pages(page: Page, base: str, suffix: str) -> None:
               "Twelve-hour shifts; rounds at seven, then patients until the evening handover.")
     page.wait_for_selector(".save-ok")
     shoot(page, f"conversation{suffix}")
+
+
+def message_pages(page: Page, base: str, suffix: str) -> None:
+    """Write to Kim from her page, mark it sent, and see what comes next."""
+    page.goto(f"{base}/contacts")
+    page.click("#results >> text=Kim Lee")
+    page.click("text=Write a message")
+    page.wait_for_url("**/messages/new*")
+    shoot(page, f"compose{suffix}")
+    page.click("text=Mark as sent")
+    page.wait_for_url("**/messages/*")
+    page.wait_for_selector("text=What you sent")
+    shoot(page, f"message-sent{suffix}")
+    page.goto(f"{base}/tasks")
+    shoot(page, f"tasks{suffix}")
+    page.goto(f"{base}/")
+    shoot(page, f"dashboard{suffix}")
+    if not suffix:
+        page.goto(f"{base}/messages/templates")
+        shoot(page, "templates")
 
 
 def main() -> None:
@@ -116,7 +136,7 @@ def main() -> None:
                 page.goto(f"{base}/settings")
                 page.fill("#f-school", "Concordia University, St. Paul")
                 page.fill("#f-major", "biology")
-                page.fill("#f-career_goal", "a career in medicine")
+                page.fill("#f-career_goal", "physician assistant")
                 page.fill("#f-graduation_year", "1800")
                 page.click("#profile-form button[type=submit]")
                 page.wait_for_selector("#profile-form .field-error")
@@ -147,6 +167,7 @@ def main() -> None:
                 page.wait_for_selector("#question-form .status-ok")
                 shoot(page, f"questions{suffix}")
                 interview_pages(page, base, suffix)
+                message_pages(page, base, suffix)
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")

@@ -4,7 +4,8 @@ document.addEventListener("click", function (event) {
   if (!button) return;
   const source = document.querySelector(button.dataset.copy);
   if (!source || !navigator.clipboard) return;
-  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+  const text = "value" in source ? source.value : source.textContent;
+  navigator.clipboard.writeText(text.trim()).then(function () {
     button.textContent = "Copied";
   });
 });

@@ -49,11 +49,17 @@ def maya_owns(make_client: Callable[[], TestClient]) -> dict[str, str]:
                json={"answer": f"Every day at {SECRET_WORD} is different"})
     maya.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
     task = maya.get("/api/v1/tasks").json()["items"][0]
+    template = maya.post("/api/v1/templates", json={
+        "kind": "outreach", "name": f"{SECRET_WORD} template", "body": f"{SECRET_WORD}!"}).json()
+    message = maya.post("/api/v1/messages", json={
+        "kind": "outreach", "contact_id": contact["id"], "template_id": template["id"]}).json()
+    maya.post("/api/v1/tasks", json={"title": f"Call {SECRET_WORD}", "due_at": "2020-01-01T09:00Z"})
     api_key(maya)
     key = maya.get("/api/v1/api-keys").json()["items"][0]
     return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"],
             "question_id": question["id"], "interview_id": interview["id"],
-            "item_id": item["id"], "task_id": task["id"]}
+            "item_id": item["id"], "task_id": task["id"], "template_id": template["id"],
+            "message_id": message["id"]}
 
 
 @pytest.fixture
@@ -97,6 +103,14 @@ def test_every_route_with_an_id_answers_404_for_another_students_id(
         assert SECRET_WORD not in response.text, f"{method} {path} leaked data"
 
 
+def mine_id(client: TestClient) -> str:
+    """One contact of the client's own (made once)."""
+    items = client.get("/api/v1/contacts", params={"q": "Ownone"}).json()["items"]
+    if items:
+        return str(items[0]["id"])
+    return str(client.post("/api/v1/contacts", json={"first_name": "Ownone"}).json()["id"])
+
+
 def test_another_students_ids_in_filters_and_bodies_are_not_found(
     jon: TestClient, maya_owns: dict[str, str]
 ) -> None:
@@ -108,6 +122,18 @@ def test_another_students_ids_in_filters_and_bodies_are_not_found(
                    params={"interview_id": maya_owns["interview_id"]}).status_code == 404
     assert jon.post("/api/v1/interviews", json={"contact_id": contact}).status_code == 404
     assert jon.post("/api/v1/tasks", json={"title": "x", "contact_id": contact}).status_code == 404
+    assert jon.get("/api/v1/messages", params={"contact_id": contact}).status_code == 404
+    for path in ["/api/v1/messages", "/api/v1/messages/preview"]:
+        assert jon.post(path, json={"kind": "outreach", "contact_id": contact}).status_code == 404
+        assert jon.post(path, json={"kind": "thank_you", "contact_id": mine_id(jon),
+                                    "interview_id": maya_owns["interview_id"]}).status_code == 404
+        assert jon.post(path, json={"kind": "outreach", "contact_id": mine_id(jon),
+                                    "template_id": maya_owns["template_id"]}).status_code == 404
+    for page in [f"/messages/new?contact_id={contact}",
+                 f"/messages/new?contact_id={mine_id(jon)}&template_id={maya_owns['template_id']}",
+                 f"/messages/templates/new?copy={maya_owns['template_id']}"]:
+        response = jon.get(page)
+        assert response.status_code == 404 and SECRET_WORD not in response.text, page
     for body in [{"first_name": "A", "organization_id": org},
                  {"first_name": "A", "referred_by_id": contact}]:
         response = jon.post("/api/v1/contacts", json=body)
@@ -115,7 +141,7 @@ def test_another_students_ids_in_filters_and_bodies_are_not_found(
     mine = jon.post("/api/v1/contacts", json={"first_name": "Mine"}).json()
     for body in [{"organization_id": org}, {"referred_by_id": contact}]:
         assert jon.patch(f"/api/v1/contacts/{mine['id']}", json=body).status_code == 404, body
-    assert [c["id"] for c in jon.get("/api/v1/contacts").json()["items"]] == [mine["id"]]
+    assert [c["id"] for c in jon.get("/api/v1/contacts").json()["items"]] == [mine["id"], mine_id(jon)]
 
 
 def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
@@ -129,10 +155,15 @@ def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
     assert SECRET_WORD not in jon.get("/api/v1/questions", params={"limit": 200}).text
     assert jon.get("/api/v1/interviews").json()["items"] == []
     assert jon.get("/api/v1/tasks").json()["items"] == []
+    for due in ["overdue", "today", "upcoming"]:
+        assert jon.get("/api/v1/tasks", params={"due": due}).json()["items"] == []
+    assert jon.get("/api/v1/messages").json()["items"] == []
+    assert SECRET_WORD not in jon.get("/api/v1/templates", params={"limit": 200}).text
     default = jon.get("/api/v1/questions").json()["items"][0]["id"]
     assert jon.get(f"/api/v1/questions/{default}/answers").json()["items"] == []
     for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys", "/",
-                 "/questions", "/interviews", f"/questions/{default}/answers"]:
+                 "/questions", "/interviews", f"/questions/{default}/answers", "/messages",
+                 "/messages/templates", "/tasks"]:
         html = jon.get(page).text
         assert SECRET_WORD not in html and SECRET_WORD.lower() not in html, page
     searched = jon.get(f"/contacts?q={SECRET_WORD}").text  # the query itself is echoed back

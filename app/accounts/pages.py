@@ -9,29 +9,11 @@ from fastapi.responses import HTMLResponse, Response
 from app.accounts import service
 from app.accounts.schemas import SCOPES, UserOut
 from app.deps import AppSettings, DbSession, MaybePrincipal, PagePrincipal
-from app.interviews import service as interviews
-from app.models import Status, TaskStatus
-from app.tasks import service as tasks
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
 
 templates.env.globals.update(api_scopes=SCOPES, timezones=sorted(available_timezones()))
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response:
-    if principal is None or principal.api_key is not None:
-        return render(request, "home/welcome.html", {"user": None})
-    user = principal.user
-    missing = [label for field, label in (("school", "your school"), ("major", "your major"),
-                                          ("career_goal", "your career goal"))
-               if not getattr(user, field)]
-    due, _ = tasks.list_tasks(db, user, TaskStatus.open, None, None, None, None, 5, None)
-    planned = [i for i in interviews.list_interviews(db, user, None, None, 20, None)[0]
-               if i.status not in {Status.completed, Status.cancelled}][:5]
-    return render(request, "home/home.html", {"missing": missing, "tasks": due,
-                                              "interviews": planned})
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -16,6 +16,8 @@ SCOPES = (
     "contacts:write",
     "interviews:read",
     "interviews:write",
+    "messages:read",
+    "messages:write",
 )
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
 

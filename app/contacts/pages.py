@@ -14,6 +14,7 @@ from app.contacts.service import ContactFilters, Sort
 from app.deps import DbSession, PagePrincipal
 from app.etag import etag
 from app.interviews import service as interviews
+from app.messages import service as messages
 from app.models import Contact, Organization, Source, Stage, User
 from app.pagination import Cursor
 from app.web import render, templates
@@ -116,6 +117,7 @@ def contact_context(db: Session, owner: User, contact: Contact) -> dict[str, Any
         "chain": service.referral_chain(db, contact),
         "referrers": service.referrer_choices(db, contact),
         "interviews": interviews.list_interviews(db, owner, contact.id, None, 50, None)[0],
+        "messages": messages.list_messages(db, owner, contact.id, None, None, 20, None)[0],
     }
 
 

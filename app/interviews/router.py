@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app import idempotency
 from app.accounts.service import Principal
 from app.contacts.schemas import ContactOut
-from app.deps import DbSession, require_scope
+from app.deps import AppSettings, DbSession, require_scope
 from app.errors import ERROR_RESPONSES
 from app.etag import check_if_match, etag, tag_response
 from app.idempotency import IdempotencyKey
@@ -71,11 +71,11 @@ def list_interviews(
 @router.post("/interviews", status_code=201, response_model=InterviewOut)
 def create_interview(
     body: InterviewIn, request: Request, response: Response, principal: Writer, db: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    settings: AppSettings, idempotency_key: IdempotencyKey = None,
 ) -> Any:
     made = idempotency.create_once(
         db, principal.user, idempotency_key, request.url.path, body,
-        lambda: out(service.create_interview(db, principal.user, body)), InterviewOut)
+        lambda: out(service.create_interview(db, principal.user, body, settings)), InterviewOut)
     if isinstance(made, Response):
         return made
     if is_htmx(request):
@@ -95,10 +95,10 @@ def get_interview(response: Response, interview: ReadableInterview) -> Any:
 @form("interviews/prep.html", "meeting_form")
 def update_interview(
     body: InterviewPatch, request: Request, response: Response, principal: Writer, db: DbSession,
-    interview: WritableInterview,
+    settings: AppSettings, interview: WritableInterview,
 ) -> Any:
     check_if_match(request, interview.version)
-    service.update_interview(db, principal.user, interview, body)
+    service.update_interview(db, principal.user, interview, body, settings)
     if is_htmx(request):
         # Which part of which page sent it: the meeting form, a toggle, or "mark completed".
         target = request.headers.get("HX-Target", "")

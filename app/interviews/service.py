@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn
 from app.db import utcnow
@@ -22,7 +23,6 @@ from app.schemas import in_utc
 from app.tasks import service as tasks
 
 REFERRAL_QUESTION = "Could you suggest one or two other people I might contact for further information?"
-THANK_YOU_WITHIN = timedelta(hours=24)
 MINUTES_A_QUESTION = 3
 
 
@@ -47,7 +47,8 @@ def ends_at(interview: Interview) -> datetime | None:
     return interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
 
 
-def _on_status(db: Session, owner: User, interview: Interview, before: str | None) -> None:
+def _on_status(db: Session, owner: User, interview: Interview, before: str | None,
+               settings: Settings) -> None:
     """What a change of status sets in motion: the contact's stage, the timeline, the tasks."""
     contact = interview.contact
     if interview.status == before:
@@ -67,7 +68,7 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
         if not tasks.exists(db, interview, "thank_you"):  # once, even if held twice
             # From the meeting's end, or from now if it is marked held before its planned end.
             end = min(ends_at(interview) or interview.completed_at, interview.completed_at)
-            due = end + THANK_YOU_WITHIN
+            due = end + timedelta(hours=settings.thank_you_hours)
             tasks.create_task(db, owner, kind="thank_you", due_at=due, contact=contact,
                               interview=interview,
                               title=f"Send a thank-you note to {contact.full_name}")
@@ -76,20 +77,20 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
                               summary="Interview cancelled.")
 
 
-def create_interview(db: Session, owner: User, data: InterviewIn) -> Interview:
+def create_interview(db: Session, owner: User, data: InterviewIn, settings: Settings) -> Interview:
     contact = contacts.get_contact(db, owner, data.contact_id)
     values = data.model_dump(exclude={"contact_id"})
     values["scheduled_at"] = in_utc(values["scheduled_at"], owner.timezone)
     interview = Interview(owner_id=owner.id, contact=contact, **values)
     db.add(interview)
     db.flush()
-    _on_status(db, owner, interview, None)
+    _on_status(db, owner, interview, None, settings)
     db.flush()
     return interview
 
 
 def update_interview(db: Session, owner: User, interview: Interview,
-                     changes: InterviewPatch) -> Interview:
+                     changes: InterviewPatch, settings: Settings) -> Interview:
     values = changes.model_dump(exclude_unset=True)
     for field in ("duration_minutes", "format", "status", "location", "notes", "takeaways",
                   "business_card", "may_call_again", "resume_review_offered"):
@@ -103,7 +104,7 @@ def update_interview(db: Session, owner: User, interview: Interview,
     for field, value in values.items():
         setattr(interview, field, value)
     db.flush()
-    _on_status(db, owner, interview, before)
+    _on_status(db, owner, interview, before, settings)
     db.flush()
     return interview
 

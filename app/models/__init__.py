@@ -4,11 +4,13 @@ from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
 from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
+from app.models.message import Channel, Kind, Message, MessageStatus, Template
 from app.models.question import Question
 
 __all__ = [
     "ApiKey",
     "AuthSession",
+    "Channel",
     "Contact",
     "ContactEvent",
     "ContactTag",
@@ -16,7 +18,10 @@ __all__ = [
     "IdempotencyRecord",
     "Interview",
     "InterviewQuestion",
+    "Kind",
     "LoginFailure",
+    "Message",
+    "MessageStatus",
     "Organization",
     "Question",
     "Role",
@@ -25,5 +30,6 @@ __all__ = [
     "Status",
     "Task",
     "TaskStatus",
+    "Template",
     "User",
 ]

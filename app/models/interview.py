@@ -108,4 +108,6 @@ class Task(IdMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
+    contact: Mapped[Contact | None] = relationship(lazy="joined")
+
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import idempotency
 from app.accounts.service import Principal
 from app.contacts import service as contacts
-from app.deps import DbSession, require_scope
+from app.deps import AppSettings, DbSession, require_scope
 from app.errors import ERROR_RESPONSES
 from app.etag import check_if_match, tag_response
 from app.idempotency import IdempotencyKey
@@ -18,7 +18,8 @@ from app.pagination import Cursor, Limit, Page
 from app.schemas import in_utc
 from app.tasks import service
 from app.tasks.schemas import TaskIn, TaskOut, TaskPatch
-from app.web import is_htmx, render
+from app.tasks.service import Due
+from app.web import form, is_htmx, redirect, render
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERROR_RESPONSES)
 
@@ -38,6 +39,8 @@ def list_tasks(
     due_after: Annotated[datetime | None, Query(description="ISO 8601; UTC if no offset.")] = None,
     contact_id: Annotated[str | None, Query(max_length=26)] = None,
     interview_id: Annotated[str | None, Query(max_length=26)] = None,
+    due: Annotated[Due | None, Query(description="Not done yet, and overdue, due today or "
+                                                 "upcoming, by the student's own day.")] = None,
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Any:
     user = principal.user
@@ -47,11 +50,12 @@ def list_tasks(
         interviews.get_interview(db, user, interview_id)
     items, next_cursor = service.list_tasks(
         db, user, status, in_utc(due_before, "UTC"), in_utc(due_after, "UTC"), contact_id,
-        interview_id, limit, cursor)
+        interview_id, limit, cursor, due)
     return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post("/tasks", status_code=201, response_model=TaskOut)
+@form("tasks/list.html", "task_form")
 def create_task(body: TaskIn, request: Request, response: Response, principal: Writer,
                 db: DbSession, idempotency_key: IdempotencyKey = None) -> Any:
     user = principal.user
@@ -66,6 +70,8 @@ def create_task(body: TaskIn, request: Request, response: Response, principal: W
     task = idempotency.create_once(db, user, idempotency_key, request.url.path, body, create, TaskOut)
     if isinstance(task, Response):
         return task
+    if is_htmx(request):
+        return redirect(request, "/tasks")
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     tag_response(response, task.version)
     return task
@@ -83,11 +89,11 @@ def get_task(response: Response, task: Annotated[Task, Depends(readable_task)]) 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut)
 def update_task(body: TaskPatch, request: Request, response: Response, principal: Writer,
-                db: DbSession, task: Annotated[Task, Depends(writable_task)]) -> Any:
+                db: DbSession, settings: AppSettings, task: Annotated[Task, Depends(writable_task)]) -> Any:
     check_if_match(request, task.version)
     if body.due_at is not None:
         body = body.model_copy(update={"due_at": in_utc(body.due_at, principal.user.timezone)})
-    service.update_task(db, task, body)
+    service.update_task(db, principal.user, task, body, settings)
     if is_htmx(request):
         return render(request, "tasks/_task.html", {"task": task}, block="task")
     tag_response(response, task.version)

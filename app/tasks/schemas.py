@@ -3,18 +3,18 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.models import TaskStatus
-from app.schemas import Input, When
+from app.schemas import Input, When, blank_is_none
 
 
 class TaskIn(Input):
     title: Annotated[str, Field(min_length=1, max_length=300)]
     kind: Annotated[str, Field(min_length=1, max_length=40)] = "custom"
     due_at: When = None
-    contact_id: Annotated[str, Field(max_length=26)] | None = None
-    interview_id: Annotated[str, Field(max_length=26)] | None = None
+    contact_id: Annotated[str | None, Field(max_length=26), BeforeValidator(blank_is_none)] = None
+    interview_id: Annotated[str | None, Field(max_length=26), BeforeValidator(blank_is_none)] = None
 
 
 class TaskPatch(Input):

@@ -1,15 +1,73 @@
 """The rules of tasks. Every query is scoped to the owner."""
 
-from datetime import datetime
+import calendar
+from collections.abc import Collection
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config import Settings
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Contact, Interview, Task, TaskStatus, User
 from app.pagination import Order, paginate
 from app.tasks.schemas import TaskPatch
+
+MORNING = time(9, 0)  # when a task counted in days falls due, in the student's own zone
+
+
+class Due(StrEnum):
+    overdue = "overdue"
+    today = "today"
+    upcoming = "upcoming"
+
+
+def is_business_day(day: date, holidays: Collection[date]) -> bool:
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_business_days(start: date, days: int, holidays: Collection[date]) -> date:
+    """The day ``days`` business days after ``start``: weekends and holidays do not count."""
+    day = start
+    while days > 0:
+        day += timedelta(days=1)
+        if is_business_day(day, holidays):
+            days -= 1
+    return day
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    month = start.month - 1 + months
+    year, month = start.year + month // 12, month % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def morning_of(owner: User, day: date, holidays: Collection[date]) -> datetime:
+    """Nine in the morning, in the student's zone, of ``day`` or the first business day after."""
+    while not is_business_day(day, holidays):
+        day += timedelta(days=1)
+    return datetime.combine(day, MORNING, ZoneInfo(owner.timezone)).astimezone(UTC)
+
+
+def local_day(owner: User, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(owner.timezone)).date()
+
+
+def business_days_after(owner: User, moment: datetime, days: int, settings: Settings) -> datetime:
+    start = local_day(owner, moment)
+    return morning_of(owner, add_business_days(start, days, settings.holidays), settings.holidays)
+
+
+def today_bounds(owner: User, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The start and end of the student's today, in UTC."""
+    zone = ZoneInfo(owner.timezone)
+    day = (now or utcnow()).astimezone(zone).date()
+    start = datetime.combine(day, time(0), zone)
+    return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
 
 
 def get_task(db: Session, owner: User, task_id: str) -> Task:
@@ -35,9 +93,27 @@ def exists(db: Session, interview: Interview, kind: str) -> bool:
                      .limit(1)) is not None
 
 
-def update_task(db: Session, task: Task, changes: TaskPatch) -> Task:
+def pending(db: Session, contact: Contact, kinds: Collection[str]) -> list[Task]:
+    """The contact's tasks of these kinds that are not done yet."""
+    return list(db.scalars(select(Task).where(
+        Task.contact_id == contact.id, Task.kind.in_(kinds), Task.status != TaskStatus.done)))
+
+
+def complete(db: Session, tasks: list[Task]) -> None:
+    for task in tasks:
+        task.status = TaskStatus.done
+        task.completed_at = utcnow()
+    db.flush()
+
+
+def update_task(db: Session, owner: User, task: Task, changes: TaskPatch,
+                settings: Settings) -> Task:
     values = changes.model_dump(exclude_unset=True)
     status = values.get("status")
+    if status == TaskStatus.snoozed and values.get("due_at") is None:
+        # Snoozed without a date: back on the next business day, in the morning.
+        tomorrow = local_day(owner, utcnow()) + timedelta(days=1)
+        values["due_at"] = morning_of(owner, tomorrow, settings.holidays)
     if status == TaskStatus.done and task.status != TaskStatus.done:
         task.completed_at = utcnow()
     elif status is not None and status != TaskStatus.done:
@@ -51,10 +127,18 @@ def update_task(db: Session, task: Task, changes: TaskPatch) -> Task:
 
 def list_tasks(db: Session, owner: User, status: TaskStatus | None, due_before: datetime | None,
                due_after: datetime | None, contact_id: str | None, interview_id: str | None,
-               limit: int, cursor: str | None) -> tuple[list[Task], str | None]:
+               limit: int, cursor: str | None, due: Due | None = None
+               ) -> tuple[list[Task], str | None]:
     stmt = select(Task).where(Task.owner_id == owner.id)
     if status:
         stmt = stmt.where(Task.status == status)
+    if due:
+        # Overdue, due today or upcoming, by the student's own day; only what is still to do.
+        start, end = today_bounds(owner)
+        stmt = stmt.where(Task.status != TaskStatus.done, Task.due_at.is_not(None))
+        stmt = stmt.where(Task.due_at < start if due == Due.overdue else
+                          Task.due_at.between(start, end - timedelta(microseconds=1))
+                          if due == Due.today else Task.due_at >= end)
     if due_before:
         stmt = stmt.where(Task.due_at < due_before)
     if due_after:

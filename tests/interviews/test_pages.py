@@ -94,7 +94,8 @@ def test_the_interviews_page_lists_coming_and_held(me: TestClient, interview: di
 
 def test_home_shows_what_is_due_and_coming_up(me: TestClient, interview: dict[str, Any]) -> None:
     html = me.get("/").text
-    assert "Coming up" in html and "To do" not in html
+    assert "Upcoming interviews" in html and "Due now" not in html
     me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
-    html = me.get("/").text
-    assert "Send a thank-you note to Maya Okafor" in html and "Coming up" not in html
+    html = me.get("/").text  # due tomorrow: the week ahead, with the draft one click away
+    assert "Send a thank-you note to Maya Okafor" in html and "Upcoming interviews" not in html
+    assert "/messages/new?contact_id=" in html and "kind=thank_you" in html

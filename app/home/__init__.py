@@ -1,0 +1,1 @@
+"""The home page: the welcome for visitors, the dashboard for a student."""

@@ -1,0 +1,52 @@
+"""The dashboard: what is due, what is coming, and the pipeline at a glance."""
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func, select
+
+from app.contacts import service as contacts
+from app.deps import DbSession, MaybePrincipal
+from app.interviews import service as interviews
+from app.messages import service as messages
+from app.models import Contact, Message, Stage, Status
+from app.tasks import service as tasks
+from app.tasks.service import Due
+from app.web import render
+
+router = APIRouter(include_in_schema=False)
+
+PIPELINE = [Stage.identified, Stage.contacted, Stage.scheduled, Stage.interviewed, Stage.thanked,
+            Stage.following_up, Stage.closed]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response:
+    if principal is None or principal.api_key is not None:
+        return render(request, "home/welcome.html", {"user": None})
+    user = principal.user
+    missing = [label for field, label in (("school", "your school"), ("major", "your major"),
+                                          ("career_goal", "your career goal"))
+               if not getattr(user, field)]
+    overdue, _ = tasks.list_tasks(db, user, None, None, None, None, None, 20, None, Due.overdue)
+    today, _ = tasks.list_tasks(db, user, None, None, None, None, None, 20, None, Due.today)
+    _, end_of_today = tasks.today_bounds(user)
+    week, _ = tasks.list_tasks(db, user, None, end_of_today + timedelta(days=7), None, None, None,
+                               20, None, Due.upcoming)
+    planned = [i for i in interviews.list_interviews(db, user, None, None, 20, None)[0]
+               if i.status not in {Status.completed, Status.cancelled}][:5]
+    counts = contacts.stage_counts(db, user)
+    sent, replied = messages.outreach_this_month(db, user)
+    has_contacts = db.scalar(select(func.count()).where(Contact.owner_id == user.id)) or 0
+    has_messages = db.scalar(select(func.count()).where(Message.owner_id == user.id)) or 0
+    start = [("Set up your profile", "/settings", not missing),
+             ("Add the first person you'd like to talk to", "/contacts", bool(has_contacts)),
+             ("Write your first message: open a contact and choose Write a message", "/contacts",
+              bool(has_messages))]
+    return render(request, "home/home.html", {
+        "missing": missing, "overdue": overdue, "today": today, "week": week,
+        "interviews": planned, "pipeline": [(stage, counts[stage]) for stage in PIPELINE],
+        "most": max(counts.values()) or 1, "sent": sent, "replied": replied,
+        "start": start if not all(done for _, _, done in start) else None,
+    })

@@ -1,0 +1,207 @@
+"""Message templates written by students, rendered safely.
+
+A template is Jinja text such as ``Dear {{ contact.full_name }}``. Two fences keep it harmless:
+
+1. Before anything runs, the parsed template is checked against a short list of what a message
+   needs: text, the known fields (``student.major``), ``{% if %}``, and a few text filters. Loops,
+   calls, arithmetic, assignments, imports and every other field or name are refused with a
+   sentence naming what was found. Without loops, calls or arithmetic, rendering takes time and
+   memory in proportion to the template's own length.
+2. What passes is rendered by Jinja's immutable sandbox, with no globals, strict undefined names,
+   and only plain strings in the context.
+
+A value the student has not given yet renders as a visible placeholder (``[your major]``),
+never as a hole, and the checks report it.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from app.errors import ValidationFailed
+
+# Every field a template may use, and what its placeholder says when the value is missing.
+FIELDS: dict[str, dict[str, str]] = {
+    "student": {
+        "name": "your name", "first_name": "your first name", "email": "your email",
+        "school": "your school", "major": "your major", "career_goal": "your career goal",
+        "graduation_year": "your graduation year", "signature": "your signature",
+    },
+    "contact": {
+        "first_name": "their first name", "last_name": "their last name",
+        "full_name": "their name", "title": "their title", "organization": "their organization",
+        "industry": "their field", "location": "where they work",
+        "referrer": "who referred you",
+    },
+    "interview": {"date": "the date you met", "topic": "something you discussed"},
+    "outreach": {"date": "the date of your first message", "subject": "your first subject line"},
+}
+FIELD_NAMES = [f"{ns}.{name}" for ns, names in FIELDS.items() for name in names]
+# "[your major]" → "student.major": how a placeholder left in a draft is traced to its field.
+PLACEHOLDERS = {label: f"{ns}.{name}" for ns, names in FIELDS.items() for name, label in names.items()}
+
+MAX_OUTPUT = 20_000
+
+
+class Blank(str):
+    """A value not given yet: empty (so ``{% if %}`` skips it) but it knows what to ask for."""
+
+    label: str
+
+    def __new__(cls, label: str) -> "Blank":
+        blank = super().__new__(cls, "")
+        blank.label = label
+        return blank
+
+
+
+def _text(change: Any) -> Any:
+    """A text filter that keeps a placeholder a placeholder."""
+    return lambda value: value if isinstance(value, Blank) else change(str(value))
+
+
+def _article(text: str) -> str:
+    """'physician assistant' → 'a physician assistant'; 'engineer' → 'an engineer'."""
+    text = text.strip()
+    if not text or text.lower().split(" ", 1)[0] in {"a", "an", "the"}:
+        return text
+    return ("an " if text[0].lower() in "aeiou" else "a ") + text
+
+
+def _default(value: Any, fallback: str = "", boolean: bool = True) -> Any:
+    return value if value else fallback
+
+
+def _truncate(value: Any, length: int = 255) -> Any:
+    if isinstance(value, Blank):
+        return value
+    text = str(value)
+    return text if len(text) <= int(length) else text[: max(int(length) - 1, 0)].rstrip() + "…"
+
+
+FILTERS: dict[str, Any] = {
+    "upper": _text(str.upper), "lower": _text(str.lower), "title": _text(str.title),
+    "capitalize": _text(str.capitalize), "trim": _text(str.strip), "article": _text(_article),
+    "default": _default, "d": _default, "truncate": _truncate,
+}
+
+
+def _finalize(value: Any) -> Any:
+    return f"[{value.label}]" if isinstance(value, Blank) else value
+
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                     finalize=_finalize, keep_trailing_newline=True)
+_ENV.globals.clear()  # no range, cycler, joiner, lipsum, dict or namespace
+_ENV.filters = FILTERS
+_ENV.tests = {}
+
+_ALLOWED = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.If,
+            nodes.Concat, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not,
+            nodes.CondExpr)
+# What a construct is called in the refusal.
+_REFUSED = {
+    nodes.For: "loops ({% for %})", nodes.Call: "function calls",
+    nodes.BinExpr: "arithmetic", nodes.UnaryExpr: "arithmetic",
+    nodes.Assign: "setting variables ({% set %})", nodes.AssignBlock: "setting variables ({% set %})",
+    nodes.Macro: "macros", nodes.CallBlock: "macros", nodes.Include: "including other templates",
+    nodes.Import: "importing", nodes.FromImport: "importing", nodes.Extends: "extending templates",
+    nodes.Block: "blocks", nodes.Getitem: "indexing with [ ]", nodes.Slice: "indexing with [ ]",
+    nodes.FilterBlock: "filter blocks", nodes.With: "{% with %}", nodes.Test: "tests (is …)",
+    nodes.List: "lists", nodes.Tuple: "lists", nodes.Dict: "dictionaries",
+}
+
+
+class TemplateProblem(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _field_list() -> str:
+    return ", ".join(FIELD_NAMES)
+
+
+def _check_node(node: nodes.Node) -> None:
+    if isinstance(node, nodes.Getattr):
+        if node.attr.startswith("_"):
+            raise TemplateProblem(f"“{node.attr}” is not a field: names starting with “_” are "
+                                  "never available.")
+        if not isinstance(node.node, nodes.Name) or node.node.name not in FIELDS:
+            raise TemplateProblem(f"“.{node.attr}” can only follow student, contact, interview or "
+                                  f"outreach. The fields are: {_field_list()}.")
+        if node.attr not in FIELDS[node.node.name]:
+            raise TemplateProblem(f"“{node.node.name}.{node.attr}” is not a field. The fields "
+                                  f"are: {_field_list()}.")
+        return
+    if isinstance(node, nodes.Name):
+        raise TemplateProblem(f"“{node.name}” is not something a message can use. The fields "
+                              f"are: {_field_list()}.")
+    if isinstance(node, nodes.Filter):
+        if node.name not in FILTERS:
+            raise TemplateProblem(f"The filter “{node.name}” is not available. You can use: "
+                                  f"{', '.join(sorted(FILTERS))}.")
+        if node.node is not None:
+            _check_node(node.node)
+        for arg in node.args:
+            if not isinstance(arg, nodes.Const):
+                raise TemplateProblem(f"The filter “{node.name}” takes only plain values.")
+        if node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise TemplateProblem(f"The filter “{node.name}” takes only plain values.")
+        return
+    for kind, words in _REFUSED.items():
+        if isinstance(node, kind):
+            raise TemplateProblem(f"Message templates cannot use {words}. Use text, fields such "
+                                  "as {{ student.major }}, and {% if %}.")
+    if not isinstance(node, _ALLOWED):
+        raise TemplateProblem(f"Message templates cannot use “{type(node).__name__}”.")
+    for child in node.iter_child_nodes():
+        _check_node(child)
+
+
+def _compile(source: str) -> Any:
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"Line {exc.lineno}: {exc.message}.") from None
+    _check_node(tree)
+    return _ENV.from_string(tree)
+
+
+def check(fields: Mapping[str, str]) -> None:
+    """Refuse unsafe or broken template text; ``fields`` maps a field name to its source."""
+    problems = []
+    for field, source in fields.items():
+        try:
+            _compile(source)
+        except TemplateProblem as exc:
+            problems.append((field, exc.message))
+    if problems:
+        raise ValidationFailed("This template cannot be used: " + problems[0][1],
+                               code="template_error", fields=problems)
+
+
+def render(fields: Mapping[str, str], context: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """Render each source in ``fields`` with ``context`` (namespace → field → plain string)."""
+    out: dict[str, str] = {}
+    problems = []
+    for field, source in fields.items():
+        try:
+            text = _compile(source).render(**context)
+        except TemplateProblem as exc:
+            problems.append((field, exc.message))
+            continue
+        except (TemplateError, TypeError, ValueError) as exc:  # e.g. truncate("many")
+            problems.append((field, f"This template could not be used ({exc})."))
+            continue
+        if len(text) > MAX_OUTPUT:
+            problems.append((field, f"The message would be {len(text):,} characters long; "
+                                    f"the most is {MAX_OUTPUT:,}."))
+            continue
+        out[field] = text
+    if problems:
+        raise ValidationFailed("This template cannot be used: " + problems[0][1],
+                               code="template_error", fields=problems)
+    return out

@@ -1,0 +1,65 @@
+"""The dashboard: a guided start for a new student; then what is due, the pipeline as a chart,
+and outreach this month."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import signed_in
+
+
+@pytest.fixture
+def me(client: TestClient) -> TestClient:
+    signed_in(client)
+    return client
+
+
+def test_a_new_student_sees_a_guided_start_not_empty_boxes(me: TestClient) -> None:
+    html = me.get("/").text
+    assert "Getting started" in html
+    for step in ["Set up your profile", "Add the first person you&#39;d like to talk to",
+                 "Write your first message"]:
+        assert step in html
+    assert "Your pipeline" not in html and "Due now" not in html and "<svg" not in html
+
+
+def test_the_guided_start_ticks_off_and_goes(me: TestClient) -> None:
+    me.patch("/api/v1/me", json={"school": "Hamline", "major": "biology", "career_goal": "PA"})
+    contact = me.post("/api/v1/contacts", json={"first_name": "Ana", "email": "a@x.org"}).json()
+    html = me.get("/").text
+    assert html.count('class="start-done"') == 2
+    me.post("/api/v1/messages", json={"kind": "outreach", "contact_id": contact["id"]})
+    assert "Getting started" not in me.get("/").text
+
+
+def test_the_pipeline_chart_counts_each_stage(me: TestClient) -> None:
+    for name, stage in [("A", "identified"), ("B", "identified"), ("C", "contacted"),
+                        ("D", "thanked")]:
+        me.post("/api/v1/contacts", json={"first_name": name, "stage": stage})
+    html = me.get("/").text
+    assert "Your pipeline" in html and '<svg class="pipeline"' in html
+    assert "Identified: 2; Contacted: 1; Scheduled: 0; Interviewed: 0; Thanked: 1;" in html
+    assert html.count('class="bar bar-') == 3  # stages with nobody draw no bar
+
+
+def test_overdue_and_today_come_first_and_the_week_follows(me: TestClient) -> None:
+    now = datetime.now(UTC)
+    me.post("/api/v1/tasks", json={"title": "Late one", "due_at": (now - timedelta(days=2)).isoformat()})
+    me.post("/api/v1/tasks", json={"title": "Next week", "due_at": (now + timedelta(days=3)).isoformat()})
+    me.post("/api/v1/tasks", json={"title": "Far off", "due_at": (now + timedelta(days=30)).isoformat()})
+    html = me.get("/").text
+    assert "Due now" in html and "Overdue" in html
+    assert html.index("Late one") < html.index("The week ahead") < html.index("Next week")
+    assert "Far off" not in html
+
+
+def test_outreach_sent_and_replied_this_month(me: TestClient) -> None:
+    for name in ["A", "B"]:
+        contact = me.post("/api/v1/contacts", json={"first_name": name, "email": f"{name}@x.org"}).json()
+        sent = me.post("/api/v1/messages", json={"kind": "outreach", "contact_id": contact["id"],
+                                                 "status": "sent"}).json()
+    me.patch(f"/api/v1/messages/{sent['id']}", json={"status": "replied"})
+    html = me.get("/").text
+    assert "<strong>2</strong> sent" in html and "<strong>1</strong> replied" in html
+    assert "50% reply rate" in html
