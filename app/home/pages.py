@@ -1,7 +1,5 @@
 """The dashboard: what is due, what is coming, and the pipeline at a glance."""
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
@@ -31,9 +29,7 @@ def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response
                if not getattr(user, field)]
     overdue, _ = tasks.list_tasks(db, user, None, None, None, None, None, 20, None, Due.overdue)
     today, _ = tasks.list_tasks(db, user, None, None, None, None, None, 20, None, Due.today)
-    _, end_of_today = tasks.today_bounds(user)
-    week, _ = tasks.list_tasks(db, user, None, end_of_today + timedelta(days=7), None, None, None,
-                               20, None, Due.upcoming)
+    coming, _ = tasks.list_tasks(db, user, None, None, None, None, None, 6, None, Due.upcoming)
     planned = [i for i in interviews.list_interviews(db, user, None, None, 20, None)[0]
                if i.status not in {Status.completed, Status.cancelled}][:5]
     counts = contacts.stage_counts(db, user)
@@ -45,7 +41,7 @@ def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response
              ("Write your first message: open a contact and choose Write a message", "/contacts",
               bool(has_messages))]
     return render(request, "home/home.html", {
-        "missing": missing, "overdue": overdue, "today": today, "week": week,
+        "missing": missing, "overdue": overdue, "today": today, "coming": coming,
         "interviews": planned, "pipeline": [(stage, counts[stage]) for stage in PIPELINE],
         "most": max(counts.values()) or 1, "sent": sent, "replied": replied,
         "start": start if not all(done for _, _, done in start) else None,

@@ -25,7 +25,7 @@ MESSAGE_STATUS_LABELS = {MessageStatus.draft: "Draft", MessageStatus.sent: "Sent
                          MessageStatus.replied: "Replied"}
 # What to write next, by where the contact stands.
 NEXT_KIND = {Stage.identified: Kind.outreach, Stage.contacted: Kind.follow_up,
-             Stage.scheduled: Kind.outreach, Stage.interviewed: Kind.thank_you,
+             Stage.scheduled: Kind.thank_you, Stage.interviewed: Kind.thank_you,
              Stage.thanked: Kind.reconnect, Stage.following_up: Kind.reconnect,
              Stage.closed: Kind.reconnect}
 FIELD_LABELS = {f"{ns}.{name}": label[0].upper() + label[1:]
@@ -61,6 +61,8 @@ def compose_page(
     template_id: Annotated[str | None, Query(max_length=26)] = None,
 ) -> Response:
     user = principal.user
+    if template_id and service.get_template(db, user, template_id).kind != kind:
+        template_id = None  # the kind was changed: start from that kind's default
     data = MessageIn(kind=kind, contact_id=contact_id, interview_id=interview_id or None,
                      template_id=template_id or None)
     contact, interview, template, _ = service.build(db, user, data)

@@ -43,15 +43,16 @@ def test_the_pipeline_chart_counts_each_stage(me: TestClient) -> None:
     assert html.count('class="bar bar-') == 3  # stages with nobody draw no bar
 
 
-def test_overdue_and_today_come_first_and_the_week_follows(me: TestClient) -> None:
+def test_overdue_and_today_come_first_and_the_next_ones_follow(me: TestClient) -> None:
     now = datetime.now(UTC)
     me.post("/api/v1/tasks", json={"title": "Late one", "due_at": (now - timedelta(days=2)).isoformat()})
-    me.post("/api/v1/tasks", json={"title": "Next week", "due_at": (now + timedelta(days=3)).isoformat()})
-    me.post("/api/v1/tasks", json={"title": "Far off", "due_at": (now + timedelta(days=30)).isoformat()})
+    for day in range(3, 10):
+        me.post("/api/v1/tasks", json={"title": f"In {day} days",
+                                       "due_at": (now + timedelta(days=day)).isoformat()})
     html = me.get("/").text
     assert "Due now" in html and "Overdue" in html
-    assert html.index("Late one") < html.index("The week ahead") < html.index("Next week")
-    assert "Far off" not in html
+    assert html.index("Late one") < html.index("Coming up") < html.index("In 3 days")
+    assert "In 8 days" in html and "In 9 days" not in html  # the next six, then "All tasks"
 
 
 def test_outreach_sent_and_replied_this_month(me: TestClient) -> None:

@@ -96,6 +96,6 @@ def test_home_shows_what_is_due_and_coming_up(me: TestClient, interview: dict[st
     html = me.get("/").text
     assert "Upcoming interviews" in html and "Due now" not in html
     me.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
-    html = me.get("/").text  # due tomorrow: the week ahead, with the draft one click away
+    html = me.get("/").text  # due tomorrow: coming up, with the draft one click away
     assert "Send a thank-you note to Maya Okafor" in html and "Upcoming interviews" not in html
     assert "/messages/new?contact_id=" in html and "kind=thank_you" in html
