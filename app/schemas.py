@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
-def _storable(value: Any) -> Any:
+def storable(value: Any) -> Any:
     """Text every database can keep: no NUL character, no half of a surrogate pair."""
     for text in value if isinstance(value, list) else [value]:
         if isinstance(text, str):
@@ -29,7 +29,7 @@ class Input(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _text_is_storable(cls, value: Any) -> Any:
-        return _storable(value)
+        return storable(value)
 
 
 def blank_is_none(value: Any) -> Any:

@@ -8,7 +8,7 @@ from app.contacts import service as contacts
 from app.deps import DbSession, MaybePrincipal
 from app.interviews import service as interviews
 from app.messages import service as messages
-from app.models import Contact, Message, Stage, Status
+from app.models import Contact, Message, Stage
 from app.tasks import service as tasks
 from app.tasks.service import Due
 from app.web import render
@@ -30,8 +30,7 @@ def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response
     overdue, _ = tasks.list_tasks(db, user, None, None, None, None, None, 20, None, Due.overdue)
     today, _ = tasks.list_tasks(db, user, None, None, None, None, None, 20, None, Due.today)
     coming, _ = tasks.list_tasks(db, user, None, None, None, None, None, 6, None, Due.upcoming)
-    planned = [i for i in interviews.list_interviews(db, user, None, None, 20, None)[0]
-               if i.status not in {Status.completed, Status.cancelled}][:5]
+    planned = interviews.upcoming(db, user, 5)
     counts = contacts.stage_counts(db, user)
     sent, replied = messages.outreach_this_month(db, user)
     has_contacts = db.scalar(select(func.count()).where(Contact.owner_id == user.id)) or 0

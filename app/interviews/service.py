@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -124,6 +124,15 @@ def list_interviews(db: Session, owner: User, contact_id: str | None, status: St
         stmt = stmt.where(Interview.status == status)
     order = [Order(Interview.scheduled_at, nulls_last=True), Order(Interview.id)]
     return paginate(db, stmt, order, limit, cursor)
+
+
+def upcoming(db: Session, owner: User, limit: int) -> list[Interview]:
+    """Meetings still to come (or not yet dated), soonest first."""
+    return list(db.scalars(select(Interview).where(
+        Interview.owner_id == owner.id,
+        Interview.status.not_in([Status.completed, Status.cancelled]),
+        or_(Interview.scheduled_at.is_(None), Interview.scheduled_at >= utcnow()),
+    ).order_by(Interview.scheduled_at.asc().nulls_last(), Interview.id).limit(limit)))
 
 
 # --- the question list ---

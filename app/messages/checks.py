@@ -18,7 +18,8 @@ _JOB = re.compile(r"\b(jobs?|internships?|hiring|hire me|employment|vacanc(?:y|i
 _REQUEST = re.compile(r"\?|\b(would you|could you|could we|would it be possible|may i|can we|"
                       r"willing to|i am writing to ask|i'd like to ask|i would like to ask)\b", re.I)
 # "[your major]", "[what you have done since]": text to fill in before sending.
-_PLACEHOLDER = re.compile(r"\[((?:your|their|the|what|who|something|a|an)\b[^\[\]\n]{0,60})\]", re.I)
+_PLACEHOLDER = re.compile(
+    r"\[((?:your|their|the|what|who|where|when|something|a|an)\b[^\[\]\n]{0,60})\]", re.I)
 _LABELS = {label: ns for ns, names in FIELDS.items() for label in names.values()}
 
 

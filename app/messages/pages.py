@@ -55,7 +55,7 @@ def messages_page(request: Request, principal: PagePrincipal, db: DbSession) -> 
 @router.get("/messages/new", response_class=HTMLResponse)
 def compose_page(
     request: Request, principal: PagePrincipal, db: DbSession,
-    contact_id: Annotated[str, Query(max_length=26)],
+    contact_id: Annotated[str, Query(min_length=1, max_length=26)],
     kind: Kind = Kind.outreach,
     interview_id: Annotated[str | None, Query(max_length=26)] = None,
     template_id: Annotated[str | None, Query(max_length=26)] = None,
@@ -109,8 +109,8 @@ def message_page(message_id: str, request: Request, principal: PagePrincipal,
                  db: DbSession) -> Response:
     message = service.get_message(db, principal.user, message_id)
     contact = message.contact
-    upcoming, _ = tasks.list_tasks(db, principal.user, TaskStatus.open, None, None, contact.id,
-                                   None, 10, None)
+    upcoming = [t for t in tasks.list_tasks(db, principal.user, None, None, None, contact.id,
+                                            None, 20, None)[0] if t.status != TaskStatus.done]
     return render(request, "messages/message.html", {
         "message": message, "contact": contact, "draft": service.present(db, message),
         "to": service.recipient(db, contact, message.kind), "tasks": upcoming})

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.messages.templating import FIELD_NAMES
 from app.models import Channel, Kind, MessageStatus
-from app.schemas import Input
+from app.schemas import Input, storable
 
 Id = Annotated[str, Field(min_length=1, max_length=26)]
 Subject = Annotated[str, Field(max_length=2000)]
@@ -74,6 +74,7 @@ class DraftIn(Input):
     @field_validator("values")
     @classmethod
     def _known_fields(cls, values: dict[str, str]) -> dict[str, str]:
+        storable(list(values.values()))
         unknown = sorted(set(values) - set(FIELD_NAMES))
         if unknown:
             raise ValueError(f"Unknown fields: {', '.join(unknown)}. Known: {', '.join(FIELD_NAMES)}.")

@@ -38,6 +38,7 @@ TASKS_DONE_WHEN_SENT = {Kind.outreach: {"outreach"}, Kind.linkedin_note: {"outre
                         Kind.follow_up: {"follow_up"}, Kind.thank_you: {"thank_you"},
                         Kind.reconnect: {"reconnect"}, Kind.referral_request: {"referral_request"}}
 FIRST_CONTACT = {Kind.outreach, Kind.linkedin_note}
+SUBJECT_CHARACTERS = 2000
 
 
 # --- templates ---
@@ -64,7 +65,8 @@ def own_template(db: Session, owner: User, template_id: str) -> Template:
 
 def default_template(db: Session, kind: str) -> Template:
     template = db.get(Template, f"template-{kind}")
-    assert template is not None, "the migration installs a default for every kind"
+    if template is None:  # the migration installs one for every kind
+        raise NotFound(f"The default {kind} template is missing: run `rapport migrate`.")
     return template
 
 
@@ -226,8 +228,15 @@ def build(db: Session, owner: User, data: MessageIn
     return contact, interview, template, text
 
 
+def _fits(text: dict[str, str]) -> None:
+    if len(text["subject"]) > SUBJECT_CHARACTERS:
+        raise ValidationFailed(fields=[("subject", f"The subject would be {len(text['subject']):,} "
+                                                   f"characters; the most is {SUBJECT_CHARACTERS:,}.")])
+
+
 def preview(db: Session, owner: User, data: MessageIn) -> dict[str, Any]:
     contact, interview, template, text = build(db, owner, data)
+    _fits(text)
     to = recipient(db, contact, data.kind)
     return _shape(data.kind, text["subject"], text["body"], to.email if to else None,
                   contact_id=contact.id, interview_id=interview.id if interview else None,
@@ -236,6 +245,7 @@ def preview(db: Session, owner: User, data: MessageIn) -> dict[str, Any]:
 
 def create_message(db: Session, owner: User, data: MessageIn, settings: Settings) -> Message:
     contact, interview, template, text = build(db, owner, data)
+    _fits(text)
     message = Message(owner_id=owner.id, contact_id=contact.id,
                       interview_id=interview.id if interview else None, template_id=template.id,
                       kind=data.kind, subject=text["subject"], body=text["body"])
@@ -321,7 +331,7 @@ def _sent(db: Session, owner: User, message: Message, settings: Settings) -> Non
                               due_at=tasks.business_days_after(
                                   owner, now, settings.follow_up_business_days, settings))
         org = contact.organization
-        if org is not None and not tasks.pending(db, contact, {"second_contact"}):
+        if org is not None and not tasks.pending_at(db, owner, org.id, "second_contact"):
             other = db.scalar(select(Contact).where(
                 Contact.owner_id == owner.id, Contact.organization_id == org.id,
                 Contact.id != contact.id, Contact.stage == Stage.identified,
@@ -331,7 +341,7 @@ def _sent(db: Session, owner: User, message: Message, settings: Settings) -> Non
                               title=f"Reach out to a second person at {org.name}{suggestion}",
                               due_at=tasks.business_days_after(
                                   owner, now, settings.second_contact_business_days, settings))
-    elif kind in {Kind.thank_you, Kind.reconnect}:
+    elif kind in {Kind.thank_you, Kind.reconnect} and not tasks.pending(db, contact, {"reconnect"}):
         day = tasks.add_months(tasks.local_day(owner, now), settings.reconnect_months)
         tasks.create_task(db, owner, kind="reconnect", contact=contact,
                           title=f"Send {name} an update on how you are doing",
@@ -350,9 +360,12 @@ def eml(db: Session, owner: User, message: Message) -> bytes:
     """The message as an unsent email file: mail apps open it ready to send."""
     to = recipient(db, message.contact, message.kind)
     email = EmailMessage()
-    email["From"] = Address(_one_line(owner.name), addr_spec=owner.email)
-    if to is not None and to.email:
-        email["To"] = Address(_one_line(to.full_name), addr_spec=to.email)
+    sender = _address(owner.name, owner.email)
+    if sender is not None:
+        email["From"] = sender
+    receiver = _address(to.full_name, to.email) if to is not None else None
+    if receiver is not None:
+        email["To"] = receiver
     email["Subject"] = _one_line(message.subject)
     email["Date"] = format_datetime(message.sent_at or utcnow())
     email["X-Unsent"] = "1"
@@ -363,6 +376,19 @@ def eml(db: Session, owner: User, message: Message) -> bytes:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _address(name: str, email: str | None) -> Address | None:
+    """A header address; an international domain in its ASCII form. A mailbox name that is not
+    ASCII cannot be written in a classic email header: it is left for the mail app to fill."""
+    if not email or "@" not in email:
+        return None
+    local, domain = email.rsplit("@", 1)
+    try:
+        return Address(_one_line(name), username=local.encode("ascii").decode(),
+                       domain=domain.encode("idna").decode())
+    except (UnicodeError, ValueError):
+        return None
 
 
 # --- the dashboard's figures ---

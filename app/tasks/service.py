@@ -99,6 +99,13 @@ def pending(db: Session, contact: Contact, kinds: Collection[str]) -> list[Task]
         Task.contact_id == contact.id, Task.kind.in_(kinds), Task.status != TaskStatus.done)))
 
 
+def pending_at(db: Session, owner: User, organization_id: str, kind: str) -> bool:
+    """Whether a task of this kind is still to do for anyone at the organization."""
+    return db.scalar(select(Task.id).join(Contact, Contact.id == Task.contact_id).where(
+        Task.owner_id == owner.id, Task.kind == kind, Task.status != TaskStatus.done,
+        Contact.organization_id == organization_id).limit(1)) is not None
+
+
 def complete(db: Session, tasks: list[Task]) -> None:
     for task in tasks:
         task.status = TaskStatus.done

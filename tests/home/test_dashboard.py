@@ -55,6 +55,14 @@ def test_overdue_and_today_come_first_and_the_next_ones_follow(me: TestClient) -
     assert "In 8 days" in html and "In 9 days" not in html  # the next six, then "All tasks"
 
 
+def test_upcoming_interviews_are_the_ones_still_to_come(me: TestClient) -> None:
+    contact = me.post("/api/v1/contacts", json={"first_name": "Ana"}).json()
+    for when in ["2020-01-01T15:00:00Z", "2099-01-01T15:00:00Z"]:
+        me.post("/api/v1/interviews", json={"contact_id": contact["id"], "scheduled_at": when})
+    html = me.get("/").text
+    assert "Jan 1, 2099" in html and "Jan 1, 2020" not in html
+
+
 def test_outreach_sent_and_replied_this_month(me: TestClient) -> None:
     for name in ["A", "B"]:
         contact = me.post("/api/v1/contacts", json={"first_name": name, "email": f"{name}@x.org"}).json()

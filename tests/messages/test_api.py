@@ -206,6 +206,43 @@ def test_the_mail_app_link_and_the_email_file(me: TestClient, referred: dict[str
     assert parsed.get_content().replace("\r\n", "\n").strip() == draft["body"].strip()
 
 
+def test_international_addresses_in_the_email_file(me: TestClient) -> None:
+    for address, to in [("ann@bücher.de", "Ann <ann@xn--bcher-kva.de>"), ("josé@example.com", None)]:
+        contact = me.post("/api/v1/contacts", json={"first_name": "Ann", "email": address}).json()
+        message = write(me, contact)
+        eml = me.get(f"/api/v1/messages/{message['id']}/message.eml")
+        assert eml.status_code == 200
+        assert message_from_bytes(eml.content, policy=policy.default)["To"] == to
+
+
+def test_every_placeholder_left_is_flagged(me: TestClient, referred: dict[str, Any]) -> None:
+    draft = me.post("/api/v1/messages/preview", json={
+        "kind": "thank_you", "contact_id": referred["id"],
+        "body": "{{ contact.location }} {{ interview.date }} {{ outreach.date }}"}).json()
+    assert [w["field"] for w in draft["warnings"]] == ["contact.location", "interview.date",
+                                                       "outreach.date"]
+
+
+def test_values_are_checked_like_any_text(me: TestClient, referred: dict[str, Any]) -> None:
+    refused = me.post("/api/v1/messages", json={"kind": "outreach", "contact_id": referred["id"],
+                                                "values": {"student.major": "bio\u0000logy"}})
+    assert refused.status_code == 422 and refused.json()["fields"][0]["field"] == "values"
+    long = me.post("/api/v1/messages", json={"kind": "outreach", "contact_id": referred["id"],
+                                             "subject": "{{ student.school }}" * 80})
+    assert long.status_code == 422 and long.json()["fields"][0]["field"] == "subject"
+
+
+def test_reminders_are_not_doubled(me: TestClient, referred: dict[str, Any]) -> None:
+    colleague = me.post("/api/v1/contacts", json={
+        "first_name": "Sam", "email": "sam@regions.org", "organization_name": "Regions Hospital"}).json()
+    write(me, referred, status="sent")
+    write(me, colleague, status="sent")
+    write(me, referred, "thank_you", values={"interview.topic": "x"}, status="sent")
+    write(me, referred, "thank_you", values={"interview.topic": "y"}, status="sent")
+    kinds = [t["kind"] for t in me.get("/api/v1/tasks", params={"status": "open"}).json()["items"]]
+    assert sorted(kinds) == ["follow_up", "follow_up", "reconnect", "second_contact"]
+
+
 def test_a_draft_is_edited_then_checked_again(me: TestClient, referred: dict[str, Any]) -> None:
     draft = write(me, referred)
     edited = me.patch(f"/api/v1/messages/{draft['id']}",

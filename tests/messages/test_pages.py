@@ -40,10 +40,15 @@ def test_the_compose_page_shows_the_draft_and_asks_for_what_is_missing(
     assert "Open in mail app" in html and "Mark as sent" in html
 
 
+def test_the_compose_page_needs_a_contact(me: TestClient) -> None:
+    assert me.get("/messages/new?contact_id=").status_code == 422
+
+
 def test_the_draft_follows_edits_live(me: TestClient, ana: dict[str, Any]) -> None:
     form = {"kind": "outreach", "contact_id": ana["id"], "interview_id": "", "template_id": "",
             "values.student.career_goal": "nurse", "subject": "Hello",
-            "body": "Could we meet, {{ contact.first_name }}? I hope to be {{ student.career_goal|article }}."}
+            "body": "Could we meet, {{ contact.first_name }}? "
+                    "I hope to be {{ student.career_goal|article }}."}
     fragment = me.post("/api/v1/messages/preview", json=form, headers=HX)
     assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<section id="draft"')
     assert "Could we meet, Ana? I hope to be a nurse." in fragment.text

@@ -35,6 +35,11 @@ ATTACKS = [
     ("{{ 'x'|replace('', 'yyyyyyyyyy') }}", "replace"),
     ("{{ student.major|default(contact) }}", "plain values"),
     ("{{ student.major", "Line 1"),
+    ("{{ " + "(" * 80 + "1" + ")" * 80 + " }}", "nests too deeply"),
+    ("{%if 1%}" * 100 + "x" + "{%endif%}" * 100, "nests more than"),
+    ("{{ contact.title" + "|upper" * 200 + " }}", "nests more than"),
+    ("{{ contact.first_name|truncate(1e400) }}", "plain values"),
+    ("{{ 1 < 'a' }}", "could not be used"),  # tried once before it is saved
 ]
 
 
@@ -71,6 +76,13 @@ def test_the_same_attacks_are_refused_in_a_subject_and_in_a_live_preview(
             "kind": "outreach", "contact_id": contact["id"], "body": source})
         assert preview.status_code == 422, source
         assert SECRET not in preview.text
+
+
+def test_and_or_not_are_fine(me: TestClient) -> None:
+    body = ("{% if contact.title and not student.major or contact.referrer %}yes{% else %}no"
+            "{% endif %}")
+    assert me.post("/api/v1/templates", json={"kind": "outreach", "name": "x",
+                                              "body": body}).status_code == 201
 
 
 def test_a_template_that_would_write_too_much_is_refused(me: TestClient) -> None:
