@@ -21,6 +21,8 @@ NAMING_CONVENTION = {
 }
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_SHIFTS = tuple(range(120, -1, -10))
 
 
 _last_id = 0
@@ -39,11 +41,8 @@ def new_id() -> str:
         if value <= _last_id:
             value = _last_id + 1
         _last_id = value
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # Two characters (ten bits) at a time, most significant first.
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def new_token(nbytes: int = 32) -> str:

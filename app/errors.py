@@ -123,7 +123,7 @@ _HTTP_CODES = {
 }
 
 
-def _field_name(loc: Sequence[Any]) -> str:
+def field_name(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or "body"
 
@@ -192,7 +192,7 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _message(error: Any) -> str:
+def field_message(error: Any) -> str:
     """Pydantic's sentence, in words a student reads without thinking about types."""
     kind, ctx = error.get("type"), error.get("ctx") or {}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
@@ -203,12 +203,17 @@ def _message(error: Any) -> str:
         return f"Use at most {ctx['max_length']:,} characters."
     if kind in {"int_parsing", "int_type"}:
         return "Enter a whole number."
+    if kind == "string_pattern_mismatch" and error.get("loc"):
+        if error["loc"][-1] == "email":
+            return "Enter an email address such as name@example.org."
+        if str(error["loc"][-1]).endswith("url"):
+            return "Enter a web address starting with https://"
     return _friendly(error["msg"])
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    fields = [(_field_name(e["loc"]), _message(e)) for e in exc.errors()]
+    fields = [(field_name(e["loc"]), field_message(e)) for e in exc.errors()]
     return await error_response(
         request, 422, "validation_error", ValidationFailed.detail, fields, exc=exc
     )

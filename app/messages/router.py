@@ -126,7 +126,8 @@ def preview_message(body: MessageIn, request: Request, principal: Reader, db: Db
     template or its fields live."""
     draft = service.preview(db, principal.user, body)
     if is_htmx(request):
-        return render(request, "messages/compose.html", {"draft": draft}, block="draft")
+        return render(request, "messages/compose.html", {"draft": draft, "oob": True},
+                      block=["draft", "draft_status"])
     return draft
 
 

@@ -1,15 +1,19 @@
-"""Every page, logged out and in, and after the form states people meet: checked by axe-core,
-and loaded without console errors or Content-Security-Policy violations."""
+"""Every page, logged out and in, with data in it, and after the form states people meet: checked
+by axe-core, loaded without console errors or Content-Security-Policy violations, and no wider
+than a phone."""
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import sign_up
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import EMAIL, NAME, sign_up
 
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 BLOCKING_IMPACTS = {"serious", "critical"}
@@ -82,6 +86,145 @@ def open_question_bank_with_an_own_question(page: Page, base_url: str) -> None:
     expect(page.get_by_text("What is a typical work day like for you?")).to_be_visible()
 
 
+# --- messages and follow-through, with data in them -------------------------------------------
+
+PROFILE = {"school": "Concordia University, St. Paul", "major": "biology",
+           "career_goal": "physician assistant", "timezone": "America/Chicago"}
+KIM = {"first_name": "Kim", "last_name": "Nguyen", "title": "Physician Assistant",
+       "email": "kim.nguyen@regions.org", "organization_name": "Regions Hospital",
+       "source": "referral", "referrer_name": "Dr. Jones"}
+
+
+def sign_up_for_the_api(page: Page, base_url: str, **profile: Any) -> Callable[..., Any]:
+    """Maya's account with the handout's profile, logged in in this page's browser context; gives
+    back a JSON API caller that sends the CSRF token: ``call("POST", "/api/v1/…", field=…)``."""
+    response = page.request.post(f"{base_url}/api/v1/auth/register",
+                                 data={"email": EMAIL, "password": PASSWORD, "name": NAME})
+    assert response.status == 201, response.text()
+    response = page.request.post(f"{base_url}/api/v1/auth/login",
+                                 data={"email": EMAIL, "password": PASSWORD})
+    assert response.status == 200, response.text()
+    csrf = response.headers["x-csrf-token"]
+
+    def call(method: str, path: str, **body: Any) -> Any:
+        response = page.request.fetch(f"{base_url}{path}", method=method, data=body or None,
+                                      headers={"X-CSRF-Token": csrf})
+        assert response.ok, f"{method} {path}: {response.status} {response.text()}"
+        return response.json() if response.status != 204 else None
+
+    call("PATCH", "/api/v1/me", **(PROFILE | profile))
+    return call
+
+
+def follow_through(call: Callable[..., Any]) -> dict[str, Any]:
+    """Contacts at several stages, a sent outreach (and the tasks it schedules), a draft with a
+    warning, an interview to come, tasks overdue, due today, undated and done, and a template."""
+    zone = ZoneInfo(PROFILE["timezone"])
+    now = datetime.now(zone)
+    kim = call("POST", "/api/v1/contacts", **KIM)
+    jon = call("POST", "/api/v1/contacts", first_name="Jon", last_name="Park",
+               organization_name="Regions Hospital", email="jon.park@regions.org")
+    ana = call("POST", "/api/v1/contacts", first_name="Ana", last_name="Díaz",
+               organization_name="Mayo Clinic", stage="scheduled")
+    sent = call("POST", "/api/v1/messages", kind="outreach", contact_id=kim["id"], status="sent")
+    draft = call("POST", "/api/v1/messages", kind="outreach", contact_id=jon["id"],
+                 body="Dear {{ contact.first_name }}, do you have any internships?")
+    call("POST", "/api/v1/interviews", contact_id=ana["id"], status="scheduled",
+         scheduled_at=(now + timedelta(days=3)).replace(hour=15, minute=0).isoformat())
+    call("POST", "/api/v1/tasks", title="Research Mayo Clinic's PA program", contact_id=ana["id"],
+         due_at=(now - timedelta(days=1)).replace(hour=9, minute=0).isoformat())
+    call("POST", "/api/v1/tasks", title="Print two copies of my resume",
+         due_at=now.replace(hour=23, minute=59).isoformat())
+    call("POST", "/api/v1/tasks", title="Ask the career center about mock interviews")
+    done = call("POST", "/api/v1/tasks", title="Update my LinkedIn headline")
+    call("PATCH", f"/api/v1/tasks/{done['id']}", status="done")
+    template = call("POST", "/api/v1/templates", kind="outreach", name="My short outreach",
+                    subject="A question from a {{ student.major }} student",
+                    body="Dear {{ contact.first_name }}, could we talk for 30 minutes?\n\n"
+                         "{{ student.signature }}")
+    return {"kim": kim, "jon": jon, "ana": ana, "sent": sent, "draft": draft, "template": template}
+
+
+def open_compose(page: Page, base_url: str) -> None:
+    call = sign_up_for_the_api(page, base_url)
+    kim = call("POST", "/api/v1/contacts", **KIM)
+    page.goto(f"{base_url}/messages/new?contact_id={kim['id']}&kind=outreach")
+    expect(page.locator("#draft")).to_contain_text("Ready to send: no warnings.")
+
+
+def open_compose_with_gaps(page: Page, base_url: str) -> None:
+    call = sign_up_for_the_api(page, base_url, major="", career_goal="")
+    jon = call("POST", "/api/v1/contacts", first_name="Jon", last_name="Park")
+    page.goto(f"{base_url}/messages/new?contact_id={jon['id']}&kind=outreach")
+    expect(page.locator("#h-values\\.student\\.major")).to_contain_text("Missing:")
+    expect(page.locator("#draft .warning[data-code=no_email]")).to_be_visible()
+
+
+def open_compose_after_a_template_error(page: Page, base_url: str) -> None:
+    open_compose(page, base_url)
+    page.get_by_label("Message", exact=True).fill("{{ cycler.__init__.__globals__ }}")
+    expect(page.locator("#draft").get_by_role("alert")).to_contain_text("is not a field")
+
+
+def open_message_draft(page: Page, base_url: str) -> None:
+    data = follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/messages/{data['draft']['id']}")
+    expect(page.locator("#checks .warning[data-code=job_request]")).to_be_visible()
+
+
+def open_message_sent(page: Page, base_url: str) -> None:
+    data = follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/messages/{data['sent']['id']}")
+    expect(page.get_by_role("button", name="They replied")).to_be_visible()
+    expect(page.locator("section[aria-labelledby=next-heading] .task")).to_have_count(2)
+
+
+def open_messages(page: Page, base_url: str) -> None:
+    follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/messages")
+    expect(page.locator("tbody tr")).to_have_count(2)
+
+
+def open_tasks(page: Page, base_url: str) -> None:
+    follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/tasks")
+    for heading in ("Overdue", "Today", "Coming up", "Any time", "Done lately"):
+        expect(page.get_by_role("heading", level=2, name=re.compile(f"^{heading}"))).to_be_visible()
+
+
+def open_templates(page: Page, base_url: str) -> None:
+    follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/messages/templates")
+    expect(page.get_by_role("link", name="My short outreach")).to_be_visible()
+
+
+def open_own_template(page: Page, base_url: str) -> None:
+    data = follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/messages/templates/{data['template']['id']}")
+    expect(page.get_by_role("button", name="Save template")).to_be_visible()
+
+
+def open_default_template(page: Page, base_url: str) -> None:
+    sign_up_for_the_api(page, base_url)
+    page.goto(f"{base_url}/messages/templates/template-outreach")
+    expect(page.get_by_role("link", name="Make my own copy")).to_be_visible()
+
+
+def open_template_copy(page: Page, base_url: str) -> None:
+    sign_up_for_the_api(page, base_url)
+    page.goto(f"{base_url}/messages/templates/new?copy=template-outreach")
+    expect(page.get_by_label("Name")).to_have_value("My outreach email (the handout's example)")
+
+
+def open_dashboard(page: Page, base_url: str) -> None:
+    follow_through(sign_up_for_the_api(page, base_url))
+    page.goto(f"{base_url}/")
+    for section in ("due-heading", "coming-tasks-heading", "coming-heading", "pipeline-heading",
+                    "month-heading"):
+        expect(page.locator(f"section[aria-labelledby={section}]")).to_be_visible()
+    expect(page.get_by_role("img", name="Contacts at each stage")).to_be_visible()
+
+
 PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
@@ -92,10 +235,24 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "api-keys": open_api_keys,
     "api-keys-after-creating-a-key": open_api_keys_with_a_new_key,
     "question-bank": open_question_bank_with_an_own_question,
+    "compose": open_compose,
+    "compose-with-gaps-and-warnings": open_compose_with_gaps,
+    "compose-after-a-template-error": open_compose_after_a_template_error,
+    "message-draft": open_message_draft,
+    "message-sent": open_message_sent,
+    "messages": open_messages,
+    "tasks": open_tasks,
+    "templates": open_templates,
+    "template-own": open_own_template,
+    "template-default": open_default_template,
+    "template-copy": open_template_copy,
+    "dashboard": open_dashboard,
 }
 # A validation error is a 422 on purpose; Chromium and htmx both log that request as an error.
 EXPECTED_CONSOLE_ERRORS = {
     "settings-after-a-validation-error": re.compile(r"status of 422 |Error Code 422 from /api/v1/me"),
+    "compose-after-a-template-error": re.compile(
+        r"status of 422 |Error Code 422 from /api/v1/messages/preview"),
 }
 
 
@@ -137,6 +294,14 @@ def test_page_loads_without_console_errors_or_csp_violations(
     assert page.evaluate("window.__cspViolations") == []
     expected = EXPECTED_CONSOLE_ERRORS.get(state)
     assert [e for e in errors if not (expected and expected.search(e))] == []
+
+
+@pytest.mark.parametrize("state", PAGES)
+def test_page_fits_a_phone(page: Page, base_url: str, state: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    PAGES[state](page, base_url)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 391, f"{width}px wide on a 390px phone: {page.evaluate(WIDEST)}"
 
 
 # What sticks out past a phone's width, for the failure message.
