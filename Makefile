@@ -46,6 +46,7 @@ screenshots: $(VENV)/.installed-dev
 ## Measure the contact list and search with 100,000 contacts (BENCH_ARGS="--database-url …")
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/contacts.py $(BENCH_ARGS)
+	$(BIN)/python bench/imports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,8 +1,10 @@
 """The `rapport` command."""
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -103,6 +105,67 @@ def api_keys_create(
         raise _fail(_describe(exc)) from exc
     err.print("Store this key now; it will not be shown again.")
     out.print(secret, highlight=False)
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV, LinkedIn or Google CSV, vCard or JSON.")],
+    target: Annotated[str, typer.Option(help="contacts (a student's) or directory (staff).")],
+    user: Annotated[str, typer.Option(help="Email of the account importing: the student whose "
+                                           "contacts, or the staff member writing the directory.")],
+    format: Annotated[str, typer.Option(help="auto, csv, linkedin, google, vcard or json.")] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")] = False,
+    errors_csv: Annotated[Path | None, typer.Option(help="Write the rows that did not go in "
+                                                         "here, with a reason column.")] = None,
+) -> None:
+    """Import a file, with a progress bar. Run it again after an interruption: it carries on."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.imports import service as imports
+    from app.imports.reading import FileProblem
+
+    if target not in imports.TARGETS:
+        raise _fail(f"--target must be one of: {', '.join(imports.TARGETS)}.")
+    started = time.monotonic()
+    with _db() as db, path.open("rb") as binary:
+        owner = service.get_user_by_email(db, user)
+        if owner is None:
+            raise _fail(f"There is no account with the email {user}.")
+        size = max(path.stat().st_size, 1)
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.fields[lines]:,} lines · {task.fields[rate]:,.0f} rows/s"),
+                      TimeElapsedColumn(), console=err, transient=False) as bar:
+            task = bar.add_task(path.name, total=size, lines=0, rate=0.0)
+
+            def progress(line: int) -> None:
+                elapsed = max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=min(binary.tell(), size), lines=line,
+                           rate=line / elapsed)
+
+            try:
+                job = imports.run(db, owner, binary, target=target, fmt=format,
+                                  filename=path.name, dry_run=dry_run, progress=progress)
+            except (AppError, FileProblem) as exc:
+                raise _fail(exc.message if isinstance(exc, FileProblem) else _describe(exc)) from exc
+            bar.update(task, completed=size)
+        if errors_csv is not None:
+            with errors_csv.open("w", encoding="utf-8", newline="") as file:
+                file.writelines(imports.failed_rows_csv(db, job))
+        problems = imports.errors_of(db, job, 10)
+    elapsed = time.monotonic() - started
+    verb = "Would import" if dry_run else "Imported"
+    out.print(f"{verb} {path.name} ({job.format}) into {target}: {job.created:,} created, "
+              f"{job.updated:,} updated, {job.unchanged:,} unchanged, {job.skipped:,} skipped "
+              f"in {elapsed:.1f} s ({job.lines_done / max(elapsed, 1e-6):,.0f} rows/s). "
+              f"Import {job.id}.", highlight=False)
+    for problem in problems:
+        field = f" {problem.field}:" if problem.field else ""
+        out.print(f"  line {problem.row}:{field} {problem.message}", highlight=False)
+    if job.skipped > len(problems):
+        out.print("  … and more: --errors-csv FILE writes every failed row.", highlight=False)
+    if job.status == "failed":
+        raise _fail(f"{job.problem} Everything before line {job.lines_done + 1} was imported.")
 
 
 @contextmanager

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=50, ge=1)
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    # Import files may be larger: refused (413) before they are read whole.
+    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
     # The follow-through: when the workflow's tasks fall due. Business days skip weekends and
     # the holidays (ISO dates, comma-separated: 2026-11-26,2026-12-25).

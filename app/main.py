@@ -12,8 +12,12 @@ from app.config import Settings, get_settings
 from app.contacts import pages as contact_pages
 from app.contacts import router as contact_router
 from app.db import make_engine, make_sessionmaker
+from app.directory import pages as directory_pages
+from app.directory import router as directory_router
 from app.docs import router as docs_router
 from app.home import pages as home_pages
+from app.imports import pages as import_pages
+from app.imports import router as import_router
 from app.interviews import pages as interview_pages
 from app.interviews import router as interview_router
 from app.messages import pages as message_pages
@@ -47,7 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     errors.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
+                       uploads={"/api/v1/imports": settings.import_max_bytes})
     app.add_middleware(SecurityHeaders)
 
     @app.get("/api/v1/health", tags=["meta"])
@@ -60,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(interview_router.router)
     app.include_router(message_router.router)
     app.include_router(task_router.router)
+    app.include_router(directory_router.router)
+    app.include_router(import_router.router)
     app.include_router(home_pages.router)
     app.include_router(account_pages.router)
     app.include_router(contact_pages.router)
@@ -67,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(interview_pages.router)
     app.include_router(message_pages.router)
     app.include_router(task_pages.router)
+    app.include_router(directory_pages.router)
+    app.include_router(import_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     # What was built at start-up lives as long as the app: keep the garbage collector from

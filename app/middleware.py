@@ -50,17 +50,19 @@ class SecurityHeaders:
 class BodyLimit:
     """Refuse bodies over the limit: at once from Content-Length, or as soon as the stream passes it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}  # path → a larger limit, for file uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
 
@@ -69,17 +71,17 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise PayloadTooLarge(self._detail())
+                if seen > limit:
+                    raise PayloadTooLarge(self._detail(limit))
             return message
 
         await self.app(scope, counted_receive, send)
 
-    def _detail(self) -> str:
-        return f"The request is larger than the {self.max_bytes:,}-byte limit."
+    def _detail(self, limit: int) -> str:
+        return f"The request is larger than the {limit:,}-byte limit."
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": PayloadTooLarge.code, "detail": self._detail()}).encode()
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = json.dumps({"error": PayloadTooLarge.code, "detail": self._detail(limit)}).encode()
         await send({
             "type": "http.response.start",
             "status": 413,

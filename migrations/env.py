@@ -24,9 +24,10 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 
 # Full-text search structures that differ by database, made by hand in a migration: no model.
 HAND_MADE = {
-    "table": ("contacts_fts",),
+    "table": ("contacts_fts", "directory_fts"),
     "column": ("search_vector",),
-    "index": ("ix_contacts_search", "ix_contacts_owner_id_sort_name_id_search"),
+    "index": ("ix_contacts_search", "ix_contacts_owner_id_sort_name_id_search",
+              "ix_directory_entries_search"),
 }
 
 

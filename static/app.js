@@ -39,3 +39,26 @@ document.addEventListener("htmx:afterRequest", function (event) {
     status.className = "save-status save-failed";
   }
 });
+
+// While a file is importing, say how far it has got (the import reports its progress).
+document.addEventListener("htmx:beforeRequest", function (event) {
+  const form = event.detail.elt;
+  if (!form.matches || !form.matches("#import-form")) return;
+  const lines = document.getElementById("progress-lines");
+  form.dataset.poll = window.setInterval(function () {
+    fetch("/imports/progress", { headers: { "HX-Request": "true" } })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        const fresh = doc.getElementById("progress-lines");
+        if (fresh && lines) lines.textContent = fresh.textContent;
+      });
+  }, 700);
+});
+document.addEventListener("htmx:afterRequest", function (event) {
+  const form = event.detail.elt;
+  if (form.matches && form.matches("#import-form") && form.dataset.poll) {
+    window.clearInterval(Number(form.dataset.poll));
+    delete form.dataset.poll;
+  }
+});

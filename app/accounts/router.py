@@ -17,6 +17,7 @@ from app.accounts.schemas import (
     UserOut,
 )
 from app.accounts.service import Principal
+from app.contacts import export
 from app.deps import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -107,6 +108,19 @@ def logout(request: Request, principal: SessionPrincipal, db: DbSession) -> Resp
 @router.get("/me", response_model=UserOut)
 def get_me(principal: ProfileReader) -> Any:
     return principal.user
+
+
+Everything = Annotated[Principal, Depends(export.require_scopes(*export.EVERYTHING_SCOPES))]
+
+
+@router.get("/export.json", response_model=export.AccountExport, responses={
+    200: {"description": "Everything you own, as one JSON document (an attachment)."}})
+def export_everything(principal: Everything, db: DbSession, response: Response) -> Any:
+    """Your profile, organizations, contacts (with their timelines), your own questions,
+    interviews (with their questions and answers), tasks, messages and your own templates.
+    An API key needs profile:read, contacts:read, interviews:read and messages:read."""
+    response.headers["Content-Disposition"] = 'attachment; filename="rapport-export.json"'
+    return export.everything(db, principal.user)
 
 
 @router.patch("/me", response_model=UserOut)

@@ -18,6 +18,8 @@ SCOPES = (
     "interviews:write",
     "messages:read",
     "messages:write",
+    "directory:read",
+    "directory:write",
 )
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
 

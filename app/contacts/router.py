@@ -4,11 +4,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app import idempotency
 from app.accounts.service import Principal
-from app.contacts import pages, service
+from app.contacts import export, pages, service
 from app.contacts.schemas import (
     ContactIn,
     ContactOut,
@@ -97,6 +98,27 @@ def create_contact(
     response.headers["Location"] = f"/api/v1/contacts/{contact.id}"
     tag_response(response, contact.version)
     return contact
+
+
+# The exports come before /contacts/{contact_id}, so "export.csv" is not read as an id.
+
+
+@router.get("/contacts/export.csv", response_class=StreamingResponse, responses={
+    200: {"content": {"text/csv": {}},
+          "description": "Every contact, a row each (UTF-8 with a byte order mark, CRLF). "
+                         "Cells a spreadsheet would run as a formula start with an apostrophe."}})
+def export_csv(request: Request, principal: Reader) -> StreamingResponse:
+    chunks = export.csv_chunks(request.app.state.sessionmaker, principal.user.id)
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="contacts.csv"'})
+
+
+@router.get("/contacts/export.vcf", response_class=StreamingResponse, responses={
+    200: {"content": {"text/vcard": {}}, "description": "Every contact as a vCard 3.0."}})
+def export_vcf(request: Request, principal: Reader) -> StreamingResponse:
+    chunks = export.vcard_chunks(request.app.state.sessionmaker, principal.user.id)
+    return StreamingResponse(chunks, media_type="text/vcard; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="contacts.vcf"'})
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)

@@ -2,6 +2,7 @@
 
 from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
+from app.models.directory import DirectoryEntry, Import, ImportRowError
 from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
@@ -14,8 +15,11 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactTag",
+    "DirectoryEntry",
     "Format",
     "IdempotencyRecord",
+    "Import",
+    "ImportRowError",
     "Interview",
     "InterviewQuestion",
     "Kind",

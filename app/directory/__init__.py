@@ -1,0 +1,1 @@
+"""The alumni directory: institution-wide, written by staff and integrations, searched by students."""

@@ -1,0 +1,96 @@
+"""Import routes: a file in, a report out."""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.service import Principal
+from app.deps import CurrentPrincipal, DbSession
+from app.errors import ERROR_RESPONSES, Forbidden, ValidationFailed
+from app.imports import service
+from app.imports.reading import FileProblem
+from app.imports.schemas import Format, ImportOut, Target
+from app.models import Import, ImportRowError
+from app.pagination import Cursor, Limit, Page
+from app.web import is_htmx, render
+
+router = APIRouter(prefix="/api/v1", tags=["imports"], responses=ERROR_RESPONSES)
+
+SCOPE = {"contacts": "contacts:write", "directory": "directory:write"}
+
+
+def _scoped(principal: Principal, scope: str) -> None:
+    if principal.api_key is not None and scope not in principal.api_key.scopes:
+        raise Forbidden(f"This API key lacks the scope {scope}.", code="missing_scope")
+
+
+def out(db: Session, job: Import) -> dict[str, Any]:
+    total = db.scalar(select(func.count()).where(ImportRowError.import_id == job.id)) or 0
+    return {**{c: getattr(job, c) for c in ImportOut.model_fields if hasattr(job, c)},
+            "errors": service.errors_of(db, job, 1000), "errors_total": total,
+            "errors_csv": f"/api/v1/imports/{job.id}/errors.csv"}
+
+
+@router.post("/imports", status_code=201, response_model=ImportOut)
+def create_import(
+    request: Request, principal: CurrentPrincipal, db: DbSession,
+    file: Annotated[UploadFile, File(description="CSV, LinkedIn Connections.csv, Google "
+                                                 "Contacts CSV, vCard or JSON.")],
+    target: Annotated[Target, Form()] = "contacts",
+    format: Annotated[Format, Form()] = "auto",
+    dry_run: Annotated[bool, Form()] = False,
+    mapping: Annotated[str | None, Form(description='JSON: {"Column name": "field"}; '
+                                                    'an empty field leaves a column out.')] = None,
+) -> Any:
+    _scoped(principal, SCOPE[target])
+    columns: dict[str, str] | None = None
+    if mapping:
+        try:
+            columns = json.loads(mapping)
+        except ValueError:
+            columns = None
+        if not isinstance(columns, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
+            raise ValidationFailed(fields=[("mapping", 'Send an object such as '
+                                                       '{"Class Year": "graduation_year"}.')])
+    try:
+        job = service.run(db, principal.user, file.file, target=target, fmt=format,
+                          filename=file.filename or "", dry_run=dry_run, mapping=columns)
+    except FileProblem as problem:
+        raise ValidationFailed(problem.message, code="file_unreadable",
+                               fields=[("file", problem.message)]) from None
+    if job.status == "failed":
+        raise ValidationFailed(
+            f"{job.problem} What came before line {job.lines_done + 1} was imported "
+            f"({job.created} created, {job.updated} updated, {job.unchanged} unchanged, "
+            f"{job.skipped} skipped); the report is at /api/v1/imports/{job.id}.",
+            code="file_unreadable", fields=[("file", job.problem)])
+    if is_htmx(request):
+        return render(request, "imports/page.html", {"job": out(db, job)}, block="report",
+                      status_code=201)
+    return out(db, job)
+
+
+@router.get("/imports", response_model=Page[ImportOut])
+def list_imports(principal: CurrentPrincipal, db: DbSession, limit: Limit = 20,
+                 cursor: Cursor = None) -> Any:
+    items, next_cursor = service.list_imports(db, principal.user, limit, cursor)
+    return {"items": [out(db, job) for job in items], "next_cursor": next_cursor}
+
+
+@router.get("/imports/{import_id}", response_model=ImportOut)
+def get_import(import_id: str, principal: CurrentPrincipal, db: DbSession) -> Any:
+    return out(db, service.get_import(db, principal.user, import_id))
+
+
+@router.get("/imports/{import_id}/errors.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "The failed rows."}})
+def failed_rows(import_id: str, principal: CurrentPrincipal, db: DbSession) -> Response:
+    job = service.get_import(db, principal.user, import_id)
+    return StreamingResponse(
+        service.failed_rows_csv(db, job), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="import-{job.id}-errors.csv"'})

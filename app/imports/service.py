@@ -1,0 +1,187 @@
+"""Running an import: read, check, write in batches, and keep a report.
+
+Each batch is written in one transaction together with the import's progress, so an import
+stopped at any moment (a crash, ``kill -9``) leaves whole batches only, and running the same
+file again carries on after the last one. A file that turns out to be broken part-way stops
+there, and the report says exactly which lines went in. A dry run writes everything in one
+transaction and rolls it back, so its report is exact too."""
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable, Iterator
+from queue import Queue
+from threading import Thread
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.contacts.export import inert
+from app.db import new_id, utcnow
+from app.errors import Forbidden, NotFound
+from app.imports import rows
+from app.imports.reading import FileProblem, open_source
+from app.imports.writers import ContactsWriter, DirectoryWriter
+from app.models import Import, ImportRowError, Role, Source, User
+from app.pagination import Order, paginate
+
+BATCH = 10000
+TARGETS = ("contacts", "directory")
+# A file of the student's own network: the people in it are personal contacts.
+SOURCE_BY_FORMAT = {"linkedin": Source.personal, "google": Source.personal,
+                    "vcard": Source.personal}
+
+
+def may_write_directory(user: User) -> bool:
+    return user.role in {Role.staff, Role.admin}
+
+
+def file_digest(binary: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: binary.read(1 << 20), b""):
+        digest.update(chunk)
+    binary.seek(0)
+    return digest.hexdigest()
+
+
+def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = "auto",
+        filename: str = "", dry_run: bool = False, mapping: dict[str, str] | None = None,
+        progress: Callable[[int], None] | None = None) -> Import:
+    """Import ``binary`` and return its record (a dry run's record is kept, its rows are not)."""
+    if target == "directory" and not may_write_directory(owner):
+        raise Forbidden("Only career-services staff can import into the alumni directory.",
+                        code="staff_only")
+    digest = file_digest(binary)
+    source = open_source(binary, fmt, filename, mapping)  # a FileProblem here writes nothing
+    found = None if dry_run else db.scalar(
+        select(Import).where(Import.owner_id == owner.id, Import.target == target,
+                             Import.file_sha256 == digest, Import.status == "running",
+                             Import.dry_run.is_(False))
+        .order_by(Import.created_at.desc()).limit(1))
+    job = found or Import(id=new_id(), owner_id=owner.id, target=target, format=source.format,
+                          filename=filename[:300], file_sha256=digest, dry_run=dry_run,
+                          mapping={column: source.mapping.get(i, "")
+                                   for i, column in enumerate(source.header)})
+    if found is None:
+        db.add(job)
+        if not dry_run:
+            db.commit()  # the record exists before any row: a stopped import can be resumed
+    writer: Any = DirectoryWriter(db) if target == "directory" else ContactsWriter(db, owner)
+    defaults: dict[str, str] = {"source": SOURCE_BY_FORMAT.get(source.format, Source.other)} \
+        if target == "contacts" else {}
+    kept: list[ImportRowError] = []
+    # Reading and checking (this thread) and writing (the writer's) overlap: the database does
+    # its part outside Python's lock. Only the writer touches the session until it is done.
+    batches: Queue[tuple[list[tuple[int, Any]], list[ImportRowError], int] | None] = Queue(2)
+    failed: list[BaseException] = []
+
+    def write_all() -> None:
+        try:
+            while (item := batches.get()) is not None:
+                batch, errors, line = item
+                created, updated, unchanged = writer.write(batch)
+                job.created += created
+                job.updated += updated
+                job.unchanged += unchanged
+                job.skipped += len({e.row for e in errors})
+                job.lines_done = line
+                if dry_run:
+                    kept.extend(errors)
+                else:
+                    db.add_all(errors)
+                    db.commit()
+                if progress:
+                    progress(line)
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            failed.append(exc)
+            while batches.get() is not None:
+                pass
+
+    resume_after = job.lines_done
+    thread = Thread(target=write_all, name="import-writer", daemon=True)
+    thread.start()
+    batch: list[tuple[int, Any]] = []
+    errors: list[ImportRowError] = []
+    line = resume_after
+    try:
+        for line, record, cells in source.records:
+            if line <= resume_after:
+                continue
+            checked, problems = rows.check(record, target, defaults)
+            if checked is None:
+                errors.extend(ImportRowError(import_id=job.id, row=line, field=f, value=v,
+                                             message=m, cells=cells) for f, v, m in problems)
+            else:
+                batch.append((line, checked))
+            if len(batch) + len(errors) >= BATCH:
+                batches.put((batch, errors, line))
+                batch, errors = [], []
+                if failed:
+                    break
+        status, problem = "completed", ""
+    except FileProblem as exc:  # what was read before it is written, and said so
+        status, problem = "failed", exc.message
+    finally:
+        batches.put((batch, errors, line))
+        batches.put(None)
+        thread.join()
+    if failed:
+        db.rollback()
+        raise failed[0]
+    job.status, job.problem = status, problem
+    job.finished_at = utcnow()
+    if dry_run:  # everything written is undone; the report and the errors stay
+        report = {c: getattr(job, c) for c in ("created", "updated", "unchanged", "skipped",
+                                                "lines_done", "status", "problem", "finished_at")}
+        db.rollback()
+        job = Import(id=job.id, owner_id=owner.id, target=target, format=source.format,
+                     filename=filename[:300], file_sha256=digest, dry_run=True,
+                     mapping=dict(job.mapping), **report)
+        db.add(job)
+        db.add_all(ImportRowError(import_id=job.id, row=e.row, field=e.field, value=e.value,
+                                  message=e.message, cells=e.cells) for e in kept)
+    db.commit()
+    return job
+
+
+def get_import(db: Session, owner: User, import_id: str) -> Import:
+    job = db.get(Import, import_id)
+    if job is None or job.owner_id != owner.id:
+        raise NotFound("There is no import with this id.")
+    return job
+
+
+def list_imports(db: Session, owner: User, limit: int,
+                 cursor: str | None) -> tuple[list[Import], str | None]:
+    stmt = select(Import).where(Import.owner_id == owner.id)
+    order = [Order(Import.created_at, descending=True), Order(Import.id, descending=True)]
+    return paginate(db, stmt, order, limit, cursor)
+
+
+def errors_of(db: Session, job: Import, limit: int | None = None) -> list[ImportRowError]:
+    stmt = select(ImportRowError).where(ImportRowError.import_id == job.id) \
+        .order_by(ImportRowError.row, ImportRowError.id)
+    return list(db.scalars(stmt.limit(limit) if limit else stmt))
+
+
+def failed_rows_csv(db: Session, job: Import) -> Iterator[str]:
+    """The rows that did not go in, as they were, with a reason: fix them and send the file
+    again. Cells that a spreadsheet would run as a formula are made inert."""
+    header = list(job.mapping) if job.format in {"csv", "linkedin", "google"} else ["record"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*header, "line", "reason"])
+    by_row: dict[int, list[ImportRowError]] = {}
+    for error in errors_of(db, job):
+        by_row.setdefault(error.row, []).append(error)
+    yield "\ufeff" + out.getvalue()
+    for row, problems in by_row.items():
+        out.seek(0)
+        out.truncate()
+        reason = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
+        writer.writerow([*map(inert, problems[0].cells), row, inert(reason)])
+        yield out.getvalue()
+
+
+

@@ -1,0 +1,136 @@
+"""How fast a large alumni file imports into the directory through the CLI, against the bare
+ceiling measured in the same run, and how much memory a very large file takes.
+
+Run it from the project root:
+
+    .venv/bin/python bench/imports.py                         # 100,000 rows on SQLite
+    .venv/bin/python bench/imports.py --rows 1000000          # and the peak memory figure
+    .venv/bin/python bench/imports.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+
+What it does:
+
+1. Writes a realistic alumni export with the career office's generator
+   (``../shared/samples/make_alumni_csv.py ROWS``: a BOM, the office's column names, about 2%
+   problem rows).
+2. The bare ceiling: Python's csv module reading that file and sqlite3 ``executemany`` into one
+   table with no validation, no index and no search (the best any importer could do here).
+3. ``rapport import FILE --target directory --user staff`` as a subprocess on a freshly migrated
+   database: encoding and format detection, header mapping, every row checked, matched by
+   external id and email, inserted or updated in batches with its progress, and the full-text
+   index. The figure is the import's own rows per second (the CLI prints it; Python's start-up
+   is left out, as it is for the ceiling), and the wall time of the whole command.
+4. The peak memory (maximum resident set size) of that process.
+5. Runs the same import a second time: every row is found unchanged.
+
+It never fails on time: it prints the figures and the target (at least 25% of the ceiling on
+SQLite; under 250 MB for a million rows) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = ROOT.parent / "shared" / "samples" / "make_alumni_csv.py"
+RAPPORT = Path(sys.executable).parent / "rapport"
+
+
+def make_file(rows: int, folder: Path) -> Path:
+    path = folder / f"alumni-{rows}.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        subprocess.run([sys.executable, str(GENERATOR), str(rows)], stdout=out,
+                       stderr=subprocess.DEVNULL, check=True)
+    return path
+
+
+def ceiling(path: Path, folder: Path) -> float:
+    """Rows per second: csv reading and sqlite3 executemany into a plain table."""
+    db = sqlite3.connect(folder / "ceiling.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE alumni (" + ", ".join(f"c{i}" for i in range(15)) + ")")
+    started = time.perf_counter()
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        rows = csv.reader(file)
+        next(rows)
+        db.executemany("INSERT INTO alumni VALUES (" + ", ".join("?" * 15) + ")", rows)
+    db.commit()
+    elapsed = time.perf_counter() - started
+    count = db.execute("SELECT count(*) FROM alumni").fetchone()[0]
+    db.close()
+    return float(count / elapsed)
+
+
+def prepare(url: str) -> dict[str, str]:
+    env = {**os.environ, "RAPPORT_ENV": "development", "RAPPORT_DATABASE_URL": url}
+    if url.startswith("postgresql"):
+        if url.rsplit("/", 1)[-1] == "test":
+            sys.exit("Refusing the database named test: the test suite owns it.")
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    subprocess.run([str(RAPPORT), "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([str(RAPPORT), "users", "create", "--email", "staff@bench.example",
+                    "--name", "Bench Staff", "--role", "staff", "--password-stdin"],
+                   env=env, input="bench-password-123", text=True, check=True, capture_output=True)
+    return env
+
+
+def run_import(path: Path, env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Rows/s as the import reports it, wall seconds, peak memory in MB, and the report."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([str(RAPPORT), "import", str(path), "--target", "directory",
+                           "--user", "staff@bench.example"], env=env, capture_output=True,
+                          text=True, check=True)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = " ".join(done.stdout.split())
+    rate = re.search(r"\(([\d,]+) rows/s\)", report)
+    # ru_maxrss is the largest child so far (kilobytes): a fresh figure only when it grew.
+    return (float(rate.group(1).replace(",", "")) if rate else 0.0, wall,
+            max(peak, before) / 1024, report.split(". Import")[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = make_file(args.rows, folder)
+        size = path.stat().st_size / 1e6
+        url = args.database_url or f"sqlite:///{folder}/rapport.db"
+        database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        env = prepare(url)
+        bare = ceiling(path, folder)
+        rate, wall, peak, report = run_import(path, env)
+        again, wall_again, _, report_again = run_import(path, env)
+    print(f"{args.rows:,} rows ({size:.1f} MB), directory import on {database}")
+    print(f"  bare ceiling (csv + sqlite3 executemany, no checks): {bare:,.0f} rows/s")
+    print(f"  rapport import:  {rate:,.0f} rows/s ({rate / bare:.0%} of the ceiling; target 25%),"
+          f" {wall:.1f} s wall for the whole command")
+    print(f"    {report}")
+    print(f"  again, unchanged: {again:,.0f} rows/s, {wall_again:.1f} s wall")
+    print(f"    {report_again}")
+    print(f"  peak memory of the import process: {peak:,.0f} MB (target for 1,000,000 rows: "
+          f"under 250 MB)")
+
+
+if __name__ == "__main__":
+    main()
