@@ -10,7 +10,7 @@ Run it from the project root:
 What it does:
 
 1. Writes a realistic alumni export with the career office's generator
-   (``../shared/samples/make_alumni_csv.py ROWS``: a BOM, the office's column names, about 2%
+   (``tests/data/samples/make_alumni_csv.py ROWS``: a BOM, the office's column names, about 2%
    problem rows).
 2. The bare ceiling: Python's csv module reading that file and sqlite3 ``executemany`` into one
    table with no validation, no index and no search (the best any importer could do here).
@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATOR = ROOT.parent / "shared" / "samples" / "make_alumni_csv.py"
+GENERATOR = ROOT / "tests" / "data" / "samples" / "make_alumni_csv.py"
 RAPPORT = Path(sys.executable).parent / "rapport"
 
 

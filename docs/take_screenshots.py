@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
+from sqlalchemy import create_engine, text
 
 from app import migrate
 from app.config import Settings
@@ -107,10 +108,40 @@ def message_pages(page: Page, base: str, suffix: str) -> None:
         shoot(page, "templates")
 
 
+def import_pages(page: Page, base: str, suffix: str) -> None:
+    """Bring in LinkedIn connections: check the file, import it, read the report."""
+    samples = Path(__file__).resolve().parents[1] / "tests" / "data" / "samples"
+    page.goto(f"{base}/imports")
+    page.set_input_files("#f-file", str(samples / "linkedin-Connections.csv"))
+    page.click("text=Check the file first")
+    page.wait_for_selector(".report")
+    page.click(".report summary")
+    shoot(page, f"import-check{suffix}")
+    page.click("#import-form button[value=false]")
+    page.wait_for_selector("text=Imported ·")
+    shoot(page, f"import-report{suffix}")
+
+
+def directory_page(page: Page, base: str, url: str, email: str) -> None:
+    """Make the student a staff member, load the alumni office's export, then search it."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE users SET role = 'staff' WHERE email = :email"), {"email": email})
+    engine.dispose()
+    samples = Path(__file__).resolve().parents[1] / "tests" / "data" / "samples"
+    page.goto(f"{base}/imports?target=directory")
+    page.set_input_files("#f-file", str(samples / "alumni-export.csv"))
+    page.click("#import-form button[value=false]")
+    page.wait_for_selector("text=Imported ·")
+    page.goto(f"{base}/directory?industry=Health")
+    shoot(page, "directory")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server, base = serve(f"sqlite:///{tmp}/shots.db")
+        url = f"sqlite:///{tmp}/shots.db"
+        server, base = serve(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for width, suffix in [(1280, ""), (390, "-phone")]:
@@ -168,6 +199,9 @@ def main() -> None:
                 shoot(page, f"questions{suffix}")
                 interview_pages(page, base, suffix)
                 message_pages(page, base, suffix)
+                import_pages(page, base, suffix)
+                if not suffix:
+                    directory_page(page, base, url, "jordan@uni.edu")
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")

@@ -1,12 +1,13 @@
 """The directory page: students search alumni who accept requests; staff see and edit all."""
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.deps import DbSession, PagePrincipal
-from app.directory import service
+from app.directory import rules, service
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -17,18 +18,21 @@ Text = Annotated[str | None, Query(max_length=200)]
 def directory_page(
     request: Request, principal: PagePrincipal, db: DbSession, q: Text = None,
     industry: Text = None, organization: Text = None, major: Text = None, location: Text = None,
-    graduated_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
-    graduated_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+    graduated_from: Annotated[str | None, Query(max_length=10)] = None,
+    graduated_to: Annotated[str | None, Query(max_length=10)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
+    # A form sends its empty year fields too: an empty or unreadable year is no filter.
     filters = service.Filters(q=q, industry=industry, organization=organization, major=major,
-                              location=location, graduated_from=graduated_from,
-                              graduated_to=graduated_to)
+                              location=location, graduated_from=rules.year(graduated_from or ""),
+                              graduated_to=rules.year(graduated_to or ""))
     entries, next_cursor = service.list_entries(db, principal.user, filters, 50, cursor)
-    form: dict[str, Any] = {k: v for k, v in vars(filters).items() if v is not None}
+    form: dict[str, Any] = {k: v for k, v in vars(filters).items() if v not in (None, "")}
+    more = {k: str(v) for k, v in form.items()}
     block = "results" if request.headers.get("HX-Target") == "results" else None
     return render(request, "directory/list.html", {
         "entries": entries, "next_cursor": next_cursor, "form": form,
+        "more": urlencode({**more, "cursor": next_cursor}) if next_cursor else None,
         "staff": service.is_staff(principal.user)}, block=block)
 
 

@@ -95,7 +95,13 @@ class Source:
     mapping: dict[int, str] = field(default_factory=dict)
     records: Iterator[tuple[int, dict[str, str], list[str]]] = field(default_factory=lambda: iter(()))
     # Kept while the source lives: a text wrapper that is let go closes the file under it.
-    stream: IO[str] | None = None
+    stream: io.TextIOWrapper | None = None
+
+    def release(self) -> None:
+        """Let go of the file without closing it (the caller opened it)."""
+        if self.stream is not None:
+            self.stream.detach()
+            self.stream = None
 
 
 def detect_encoding(sample: bytes) -> str:

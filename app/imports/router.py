@@ -1,6 +1,7 @@
 """Import routes: a file in, a report out."""
 
 import json
+from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -11,8 +12,8 @@ from sqlalchemy.orm import Session
 from app.accounts.service import Principal
 from app.deps import CurrentPrincipal, DbSession
 from app.errors import ERROR_RESPONSES, Forbidden, ValidationFailed
-from app.imports import service
-from app.imports.reading import FileProblem
+from app.imports import rows, service
+from app.imports.reading import FileProblem, open_source
 from app.imports.schemas import Format, ImportOut, Target
 from app.models import Import, ImportRowError
 from app.pagination import Cursor, Limit, Page
@@ -70,9 +71,20 @@ def create_import(
             f"{job.skipped} skipped); the report is at /api/v1/imports/{job.id}.",
             code="file_unreadable", fields=[("file", job.problem)])
     if is_htmx(request):
-        return render(request, "imports/page.html", {"job": out(db, job)}, block="report",
-                      status_code=201)
+        return render(request, "imports/page.html", {
+            "job": out(db, job), "preview": _preview(file, format, columns, target)},
+            block="report", status_code=201)
     return out(db, job)
+
+
+def _preview(file: UploadFile, fmt: str, columns: dict[str, str] | None,
+             target: str) -> list[dict[str, str]]:
+    """The first rows as they will be read: what the page shows before the import."""
+    file.file.seek(0)
+    source = open_source(file.file, fmt, file.filename or "", columns)
+    first = [rows.mapped(record, target) for _, record, _ in islice(source.records, 5)]
+    source.release()
+    return first
 
 
 @router.get("/imports", response_model=Page[ImportOut])

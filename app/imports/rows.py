@@ -17,8 +17,19 @@ TARGET_FIELDS = {
 }
 
 
-def _values(record: dict[str, str], target: str, defaults: dict[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = dict(defaults)
+def destination(name: str, target: str) -> str:
+    """Where a column recognised as ``name`` ends up in the target ("" when nowhere)."""
+    if name in {"city", "state"}:
+        return "location"
+    if name == "name":
+        return "first_name last_name"
+    return name if name in TARGET_FIELDS[target] else ""
+
+
+def mapped(record: dict[str, str], target: str,
+           defaults: dict[str, str] | None = None) -> dict[str, Any]:
+    """The record's text under the target's field names (names split, city and state joined)."""
+    values: dict[str, Any] = dict(defaults or {})
     for name, text in record.items():
         text = revive(text.strip())  # a cell an export made inert, as it was
         if text:
@@ -40,7 +51,7 @@ def check(record: dict[str, str], target: str,
     (field, value, message)."""
     if "__problem__" in record:
         return None, [("", "", record["__problem__"])]
-    values = _values(record, target, defaults)
+    values = mapped(record, target, defaults)
     if "first_name" not in values:
         about = "" if values else " (the row is empty)"
         return None, [("first_name", "", f"A name is needed: this row has none{about}.")]

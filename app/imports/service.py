@@ -26,7 +26,7 @@ from app.imports.writers import ContactsWriter, DirectoryWriter
 from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
 
-BATCH = 10000
+BATCH = 2000
 TARGETS = ("contacts", "directory")
 # A file of the student's own network: the people in it are personal contacts.
 SOURCE_BY_FORMAT = {"linkedin": Source.personal, "google": Source.personal,
@@ -61,7 +61,9 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         .order_by(Import.created_at.desc()).limit(1))
     job = found or Import(id=new_id(), owner_id=owner.id, target=target, format=source.format,
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
-                          mapping={column: source.mapping.get(i, "")
+                          status="running", problem="", lines_done=0, created=0, updated=0,
+                          unchanged=0, skipped=0,
+                          mapping={column: rows.destination(source.mapping.get(i, ""), target)
                                    for i, column in enumerate(source.header)})
     if found is None:
         db.add(job)
@@ -73,14 +75,18 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     kept: list[ImportRowError] = []
     # Reading and checking (this thread) and writing (the writer's) overlap: the database does
     # its part outside Python's lock. Only the writer touches the session until it is done.
-    batches: Queue[tuple[list[tuple[int, Any]], list[ImportRowError], int] | None] = Queue(2)
+    batches: Queue[tuple[list[tuple[int, Any, list[str]]], list[ImportRowError], int] | None] = (
+        Queue(2))
     failed: list[BaseException] = []
 
     def write_all() -> None:
         try:
             while (item := batches.get()) is not None:
                 batch, errors, line = item
-                created, updated, unchanged = writer.write(batch)
+                created, updated, unchanged, refused = writer.write(batch)
+                errors.extend(ImportRowError(import_id=job.id, row=row, field=field, value="",
+                                             message=message, cells=cells)
+                              for row, field, message, cells in refused)
                 job.created += created
                 job.updated += updated
                 job.unchanged += unchanged
@@ -101,7 +107,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     resume_after = job.lines_done
     thread = Thread(target=write_all, name="import-writer", daemon=True)
     thread.start()
-    batch: list[tuple[int, Any]] = []
+    batch: list[tuple[int, Any, list[str]]] = []
     errors: list[ImportRowError] = []
     line = resume_after
     try:
@@ -113,7 +119,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                 errors.extend(ImportRowError(import_id=job.id, row=line, field=f, value=v,
                                              message=m, cells=cells) for f, v, m in problems)
             else:
-                batch.append((line, checked))
+                batch.append((line, checked, cells))
             if len(batch) + len(errors) >= BATCH:
                 batches.put((batch, errors, line))
                 batch, errors = [], []
@@ -126,6 +132,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         batches.put((batch, errors, line))
         batches.put(None)
         thread.join()
+    source.release()
     if failed:
         db.rollback()
         raise failed[0]

@@ -17,7 +17,11 @@ from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn, ContactPatch
 from app.db import new_id, utcnow
 from app.directory import rules
+from app.errors import AppError
 from app.models import Contact, DirectoryEntry, User
+
+# Created, updated, unchanged, and the rows refused: (line, field, message, cells).
+Counts = tuple[int, int, int, list[tuple[int, str, str, list[str]]]]
 
 
 def linkedin_key(url: str | None) -> str | None:
@@ -95,10 +99,10 @@ class DirectoryWriter:
         """The SQLite connection under the session, inside its transaction."""
         return self.db.connection().connection.driver_connection
 
-    def write(self, batch: Sequence[tuple[int, dict[str, Any]]]) -> tuple[int, int, int]:
-        """Created, updated and unchanged counts for a batch of (line, entry values)."""
+    def write(self, batch: Sequence[tuple[int, dict[str, Any], list[str]]]) -> Counts:
+        """Created, updated and unchanged counts for a batch of (line, entry values, cells)."""
         keys = [(e.get("external_id"), (e.get("email") or "").lower() or None,
-                 linkedin_key(e.get("linkedin_url"))) for _, e in batch]
+                 linkedin_key(e.get("linkedin_url"))) for _, e, _ in batch]
         by_id: dict[str, dict[str, Any]] = {}
         by_email: dict[str, dict[str, Any]] = {}
         by_link: dict[str, dict[str, Any]] = {}
@@ -116,7 +120,7 @@ class DirectoryWriter:
         inserts: list[dict[str, Any]] = []
         changed: dict[str, dict[str, Any]] = {}
         unchanged = 0
-        for (_, entry), (external_id, email_key, link) in zip(batch, keys, strict=True):
+        for (_, entry, _), (external_id, email_key, link) in zip(batch, keys, strict=True):
             match = ((external_id and by_id.get(external_id)) or (email_key and by_email.get(email_key))
                      or (link and by_link.get(link)))
             if not match:
@@ -143,7 +147,7 @@ class DirectoryWriter:
         if changed:
             self._update(list(changed.values()), now)
         created = len(inserts)
-        return created, len(batch) - created - unchanged, unchanged
+        return created, len(batch) - created - unchanged, unchanged, []
 
     def _insert(self, rows: list[dict[str, Any]], now: datetime) -> None:
         after = last_rowid(self.db)
@@ -185,30 +189,36 @@ class ContactsWriter:
         self.by_link = {k: c for c in mine if (k := linkedin_key(c.linkedin_url))}
         self.by_name = {c.full_name.lower(): c for c in mine}
 
-    def write(self, batch: Sequence[tuple[int, Any]]) -> tuple[int, int, int]:
+    def write(self, batch: Sequence[tuple[int, Any, list[str]]]) -> Counts:
         created = updated = unchanged = 0
-        for _, data in batch:
+        refused: list[tuple[int, str, str, list[str]]] = []
+        for line, data, cells in batch:
             assert isinstance(data, ContactIn)
             match = ((data.external_id and self.by_id.get(data.external_id))
                      or (data.email and self.by_email.get(data.email.lower()))
                      or self.by_link.get(linkedin_key(data.linkedin_url) or "")
                      or (not data.email and self.by_name.get(
                          f"{data.first_name} {data.last_name}".strip().lower())))
-            if not match:
-                contact = contacts.create_contact(self.db, self.owner, data)
-                created += 1
-            else:
-                given = data.model_dump(include=data.model_fields_set)
-                changes = {f: v for f, v in given.items()
-                           if not _same(f, _value(match, f), v)}
-                if not changes:
-                    unchanged += 1
-                    continue
-                contact = contacts.update_contact(self.db, self.owner, match,
-                                                  ContactPatch(**changes))
-                updated += 1
+            try:
+                if not match:
+                    contact = contacts.create_contact(self.db, self.owner, data)
+                    created += 1
+                else:
+                    given = data.model_dump(include=data.model_fields_set)
+                    changes = {f: v for f, v in given.items()
+                               if not _same(f, _value(match, f), v)}
+                    if not changes:
+                        unchanged += 1
+                        continue
+                    contact = contacts.update_contact(self.db, self.owner, match,
+                                                      ContactPatch(**changes))
+                    updated += 1
+            except AppError as exc:  # refused by the contacts' rules before anything is written
+                field, message = exc.fields[0] if exc.fields else ("", exc.detail)
+                refused.append((line, field, message, cells))
+                continue
             self._remember(contact)
-        return created, updated, unchanged
+        return created, updated, unchanged, refused
 
     def _remember(self, contact: Contact) -> None:
         for index, key in ((self.by_id, contact.external_id), (self.by_email, contact.email_key),

@@ -5,13 +5,17 @@ than a phone."""
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import ConsoleMessage, Locator, Page, expect
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
+from app.models import Role, User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import EMAIL, NAME, sign_up
 
@@ -225,6 +229,141 @@ def open_dashboard(page: Page, base_url: str) -> None:
     expect(page.get_by_role("img", name="Contacts at each stage")).to_be_visible()
 
 
+# --- imports and the alumni directory ----------------------------------------------------------
+
+# The files students and career-services offices really have (see the README there).
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+STAFF_EMAIL = "dana.whitfield@uni.edu"
+STAFF_NAME = "Dana Whitfield"
+# A contacts file with one row that cannot go in: Jon Park's email, on line 3.
+ONE_BAD_ROW = ("First Name,Last Name,Email,Company\r\n"
+               "Kim,Nguyen,kim.nguyen@regions.org,Regions Hospital\r\n"
+               "Jon,Park,jon-at-acme,Acme Robotics\r\n"
+               "Ana,Díaz,ana.diaz@mayo.org,Mayo Clinic\r\n").encode()
+# The live server's database, for what no page or API does: making someone staff.
+DATABASE: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _know_the_database(database_url: str) -> None:
+    DATABASE["url"] = database_url
+
+
+def make_staff(database_url: str, email: str = STAFF_EMAIL) -> None:
+    """Give an existing account the staff role, as an administrator would in the database."""
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as db, db.begin():
+            user = db.scalar(select(User).where(User.email == email))
+            assert user is not None, email
+            user.role = Role.staff
+    finally:
+        engine.dispose()
+
+
+def log_in(page: Page, base_url: str, email: str = EMAIL, name: str = NAME,
+           register: bool = True) -> str:
+    """Log this page's browser context in (registering the account first); gives back the CSRF
+    token for the API."""
+    if register:
+        response = page.request.post(f"{base_url}/api/v1/auth/register",
+                                     data={"email": email, "password": PASSWORD, "name": name})
+        assert response.status == 201, response.text()
+    response = page.request.post(f"{base_url}/api/v1/auth/login",
+                                 data={"email": email, "password": PASSWORD})
+    assert response.status == 200, response.text()
+    return response.headers["x-csrf-token"]
+
+
+def upload(page: Page, base_url: str, csrf: str, filename: str, content: bytes,
+           **form: str) -> dict[str, Any]:
+    """POST /api/v1/imports, as a script would; the form's other fields as keywords."""
+    response = page.request.post(
+        f"{base_url}/api/v1/imports", headers={"X-CSRF-Token": csrf},
+        multipart={"file": {"name": filename, "mimeType": "text/csv", "buffer": content}, **form})
+    assert response.status == 201, response.text()
+    return dict(response.json())
+
+
+def fill_the_directory(page: Page, base_url: str, database_url: str) -> dict[str, Any]:
+    """A staff member, logged in in this page's context, who has imported the alumni office's
+    export into the directory; gives back the import's report."""
+    csrf = log_in(page, base_url, STAFF_EMAIL, STAFF_NAME)
+    make_staff(database_url)
+    return upload(page, base_url, csrf, "alumni-export.csv",
+                  (SAMPLES / "alumni-export.csv").read_bytes(), target="directory")
+
+
+def failed_rows(report: Locator) -> Locator:
+    """The report's table of the rows that did not go in."""
+    return report.locator("table", has=report.page.get_by_role("columnheader", name="Problem"))
+
+
+def open_imports(page: Page, base_url: str) -> None:
+    sign_up(page, base_url)
+    page.goto(f"{base_url}/imports")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bring in the contacts you already have")
+
+
+def open_imports_after_a_check(page: Page, base_url: str) -> None:
+    open_imports(page, base_url)
+    page.get_by_label("File", exact=True).set_input_files(
+        {"name": "contacts.csv", "mimeType": "text/csv", "buffer": ONE_BAD_ROW})
+    page.get_by_role("button", name="Check the file first").click()
+    report = page.locator("#report")
+    expect(report.get_by_role("heading", level=2)).to_contain_text("Checked")
+    expect(failed_rows(report).get_by_role("cell", name="jon-at-acme")).to_be_visible()
+    report.locator("summary").click()  # the columns' table open, for axe to see it too
+    expect(report.get_by_role("cell", name="First Name", exact=True)).to_be_visible()
+
+
+def open_import_report(page: Page, base_url: str) -> None:
+    job = upload(page, base_url, log_in(page, base_url), "contacts.csv", ONE_BAD_ROW)
+    page.goto(f"{base_url}/imports/{job['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import report")
+    expect(failed_rows(page.locator("#report")).get_by_role("cell", name="jon-at-acme")
+           ).to_be_visible()
+
+
+def open_imports_for_the_directory(page: Page, base_url: str) -> None:
+    log_in(page, base_url, STAFF_EMAIL, STAFF_NAME)
+    make_staff(DATABASE["url"])
+    page.goto(f"{base_url}/imports?target=directory")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import alumni into the directory")
+
+
+def open_directory_as_a_student(page: Page, base_url: str, query: str = "") -> None:
+    fill_the_directory(page, base_url, DATABASE["url"])
+    log_in(page, base_url)  # a student, in the same browser context
+    page.goto(f"{base_url}/directory{query}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Alumni directory")
+
+
+def open_directory(page: Page, base_url: str) -> None:
+    open_directory_as_a_student(page, base_url)
+    expect(page.locator("#results .directory-entry").first).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Add .* to my contacts$")).first).to_be_visible()
+
+
+def open_directory_without_results(page: Page, base_url: str) -> None:
+    open_directory_as_a_student(page, base_url, "?q=xylophonist&industry=Retail")
+    expect(page.locator("#results")).to_contain_text("Nobody matches.")
+
+
+def open_directory_entry(page: Page, base_url: str) -> None:
+    open_directory_as_a_student(page, base_url, "?q=Haddad+Medtronic")
+    page.locator("#results").get_by_role("link", name="Laura Haddad").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Laura Haddad")
+    expect(page.get_by_role("button", name="Add to my contacts")).to_be_visible()
+
+
+def open_directory_as_staff(page: Page, base_url: str) -> None:
+    fill_the_directory(page, base_url, DATABASE["url"])
+    page.goto(f"{base_url}/directory")
+    expect(page.get_by_role("link", name="Import alumni")).to_be_visible()
+    expect(page.get_by_text("Not accepting requests: hidden from students").first).to_be_visible()
+
+
 PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
@@ -247,6 +386,14 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "template-default": open_default_template,
     "template-copy": open_template_copy,
     "dashboard": open_dashboard,
+    "imports": open_imports,
+    "imports-after-checking-a-file-with-a-failed-row": open_imports_after_a_check,
+    "import-report": open_import_report,
+    "imports-into-the-directory-staff": open_imports_for_the_directory,
+    "directory": open_directory,
+    "directory-search-without-results": open_directory_without_results,
+    "directory-entry": open_directory_entry,
+    "directory-staff": open_directory_as_staff,
 }
 # A validation error is a 422 on purpose; Chromium and htmx both log that request as an error.
 EXPECTED_CONSOLE_ERRORS = {
