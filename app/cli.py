@@ -165,7 +165,7 @@ def import_file(
     if job.skipped > len(problems):
         out.print("  … and more: --errors-csv FILE writes every failed row.", highlight=False)
     if job.status == "failed":
-        raise _fail(f"{job.problem} Everything before line {job.lines_done + 1} was imported.")
+        raise _fail(f"{job.problem} Everything before row {job.lines_done + 1} was imported.")
 
 
 @contextmanager

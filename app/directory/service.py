@@ -15,7 +15,7 @@ from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn
 from app.directory import rules
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.imports.writers import entry_derived, index_directory, last_rowid
+from app.imports.writers import entry_derived, fold, index_directory, last_rowid
 from app.models import Contact, DirectoryEntry, Role, Source, User
 from app.pagination import Order, paginate
 
@@ -57,7 +57,7 @@ def get_entry(db: Session, user: User, entry_id: str) -> DirectoryEntry:
 
 
 def _matching(db: Session, q: str) -> Any:
-    terms = re.findall(r"\w+", q.lower())[:10]
+    terms = re.findall(r"\w+", fold(q).lower())[:10]
     if not terms:
         return None
     if db.get_bind().dialect.name == "postgresql":

@@ -235,15 +235,21 @@ def _open_csv(source: Source, text: IO[str], mapping: dict[str, str] | None) -> 
     width = len(header)
 
     def records() -> Iterator[tuple[int, dict[str, str], list[str]]]:
-        line = reader.line_num + skipped  # the last line read
+        # Rows are numbered as a spreadsheet shows them: the header is row 1 (after LinkedIn's
+        # notes), a value over several lines is still one row, a blank line is a row.
+        number = skipped + 1
         try:
             for row in reader:
-                start, line = line + 1, reader.line_num + skipped
+                number += 1
+                start = number
+                if "\x00" in "".join(row):
+                    raise FileProblem(f"Row {number} cannot be read: it contains a NUL character "
+                                      "(is this a spreadsheet file?).", number)
                 if len(row) != width:
                     if not "".join(row).strip():
                         continue  # a blank line
                     if len(row) > width and "".join(row[width:]).strip():
-                        yield start, {"__problem__": f"this line has {len(row)} values but the "
+                        yield start, {"__problem__": f"this row has {len(row)} values but the "
                                                      f"header has {width} columns"}, row
                         continue
                     row = row + [""] * (width - len(row))
@@ -254,23 +260,21 @@ def _open_csv(source: Source, text: IO[str], mapping: dict[str, str] | None) -> 
                     _google(record, header, row)
                 yield start, record, row
         except (csv.Error, UnicodeDecodeError) as exc:
-            raise _unreadable(exc, line + 1) from None
+            raise _unreadable(exc, number + 1) from None
 
     source.records = records()
 
 
 def _unreadable(exc: Exception, line: int) -> FileProblem:
-    """A broken file stops with the line named."""
+    """A broken file stops with the row named."""
     if isinstance(exc, UnicodeDecodeError):
-        return FileProblem(f"Line {line} is not valid text in the file's encoding.", line)
+        return FileProblem(f"Row {line} is not valid text in the file's encoding.", line)
     message = str(exc)
     if "field larger" in message:
         message = f"a value is longer than {MAX_FIELD:,} characters"
-    elif "NUL" in message:
-        message = "it contains a NUL character (is this a spreadsheet file?)"
     elif "unexpected end of data" in message or "EOF" in message:
         message = "a quotation mark is never closed"
-    return FileProblem(f"Line {line} cannot be read: {message}.", line)
+    return FileProblem(f"Row {line} cannot be read: {message}.", line)
 
 
 def _google(record: dict[str, str], header: list[str], row: list[str]) -> None:
@@ -297,6 +301,8 @@ def _vcards(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
         cards = list(vobject.readComponents(content, ignoreUnreadable=True))
     except Exception as exc:  # vobject raises its own ParseError and plain ValueErrors
         raise FileProblem(f"The vCard file cannot be read: {exc}.") from None
+    if not cards:
+        raise FileProblem("No vCard was found in this file (each starts with BEGIN:VCARD).")
     for number, card in enumerate(cards):
         line = starts[number] if number < len(starts) else number + 1
         record: dict[str, str] = {}
@@ -345,6 +351,8 @@ def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise FileProblem(f"Line {exc.lineno} is not valid JSON: {exc.msg}.", exc.lineno) from None
+        except RecursionError:
+            raise FileProblem("Line 1: the JSON nests too deeply to be read.", 1) from None
         items = [(number, item) for number, item in enumerate(data, start=1)]
     else:  # one object per line
         items = []
@@ -355,6 +363,8 @@ def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str
                 items.append((number, json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise FileProblem(f"Line {number} is not valid JSON: {exc.msg}.", number) from None
+            except RecursionError:
+                raise FileProblem(f"Line {number} nests too deeply to be read.", number) from None
     for number, item in items:
         if not isinstance(item, dict):
             yield number, {"__problem__": "each item must be an object with named fields"}, [

@@ -66,7 +66,7 @@ def create_import(
                                fields=[("file", problem.message)]) from None
     if job.status == "failed":
         raise ValidationFailed(
-            f"{job.problem} What came before line {job.lines_done + 1} was imported "
+            f"{job.problem} What came before row {job.lines_done + 1} was imported "
             f"({job.created} created, {job.updated} updated, {job.unchanged} unchanged, "
             f"{job.skipped} skipped); the report is at /api/v1/imports/{job.id}.",
             code="file_unreadable", fields=[("file", job.problem)])

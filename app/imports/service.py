@@ -54,17 +54,20 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                         code="staff_only")
     digest = file_digest(binary)
     source = open_source(binary, fmt, filename, mapping)  # a FileProblem here writes nothing
+    columns = {column: rows.destination(source.mapping.get(i, ""), target)
+               for i, column in enumerate(source.header)}
     found = None if dry_run else db.scalar(
         select(Import).where(Import.owner_id == owner.id, Import.target == target,
                              Import.file_sha256 == digest, Import.status == "running",
-                             Import.dry_run.is_(False))
+                             Import.dry_run.is_(False), Import.format == source.format)
         .order_by(Import.created_at.desc()).limit(1))
+    if found is not None and found.mapping != columns:
+        found = None  # the same file read another way: a new import
     job = found or Import(id=new_id(), owner_id=owner.id, target=target, format=source.format,
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
                           status="running", problem="", lines_done=0, created=0, updated=0,
                           unchanged=0, skipped=0,
-                          mapping={column: rows.destination(source.mapping.get(i, ""), target)
-                                   for i, column in enumerate(source.header)})
+                          mapping=columns)
     if found is None:
         db.add(job)
         if not dry_run:
@@ -85,7 +88,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                 batch, errors, line = item
                 created, updated, unchanged, refused = writer.write(batch)
                 errors.extend(ImportRowError(import_id=job.id, row=row, field=field, value="",
-                                             message=message, cells=cells)
+                                             message=message,
+                                             cells=[storable_text(c) for c in cells])
                               for row, field, message, cells in refused)
                 job.created += created
                 job.updated += updated
@@ -116,8 +120,10 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                 continue
             checked, problems = rows.check(record, target, defaults)
             if checked is None:
-                errors.extend(ImportRowError(import_id=job.id, row=line, field=f, value=v,
-                                             message=m, cells=cells) for f, v, m in problems)
+                errors.extend(ImportRowError(import_id=job.id, row=line, field=f,
+                                             value=storable_text(v), message=m,
+                                             cells=[storable_text(c) for c in cells])
+                              for f, v, m in problems)
             else:
                 batch.append((line, checked, cells))
             if len(batch) + len(errors) >= BATCH:
@@ -150,6 +156,11 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                                   message=e.message, cells=e.cells) for e in kept)
     db.commit()
     return job
+
+
+def storable_text(text: str) -> str:
+    """A refused value as every database can keep it: no NUL, no half surrogate pair."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def get_import(db: Session, owner: User, import_id: str) -> Import:

@@ -6,6 +6,7 @@ The directory's writer is built for a million rows: one query per batch to match
 statement per batch to insert, update and index. A student's contacts go through the contacts'
 own rules (organizations, tags, timeline), row by row."""
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -41,8 +42,16 @@ def entry_derived(values: dict[str, Any]) -> dict[str, Any]:
         "email_key": email.lower() if email else None,
         "linkedin_key": linkedin_key(values.get("linkedin_url")),
         "sort_name": f"{values.get('last_name') or ''} {values['first_name']}".strip().lower()[:201],
-        "search_text": " ".join(p for p in parts if p),
+        "search_text": fold(" ".join(p for p in parts if p)),
     }
+
+
+def fold(text: str) -> str:
+    """Text without accents ("José" → "Jose"), so a search for either finds both on every
+    database (SQLite's index folds them itself; PostgreSQL's 'simple' one does not)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def index_directory(db: Session, after_rowid: int) -> None:
@@ -197,8 +206,10 @@ class ContactsWriter:
             match = ((data.external_id and self.by_id.get(data.external_id))
                      or (data.email and self.by_email.get(data.email.lower()))
                      or self.by_link.get(linkedin_key(data.linkedin_url) or "")
-                     or (not data.email and self.by_name.get(
-                         f"{data.first_name} {data.last_name}".strip().lower())))
+                     # by name only a row that has nothing more particular to go by
+                     or (not (data.email or data.linkedin_url or data.external_id)
+                         and self.by_name.get(
+                             f"{data.first_name} {data.last_name}".strip().lower())))
             try:
                 if not match:
                     contact = contacts.create_contact(self.db, self.owner, data)
