@@ -29,11 +29,11 @@ def destination(name: str, target: str) -> str:
 def mapped(record: dict[str, str], target: str,
            defaults: dict[str, str] | None = None) -> dict[str, Any]:
     """The record's text under the target's field names (names split, city and state joined)."""
-    values: dict[str, Any] = dict(defaults or {})
+    values: dict[str, Any] = dict(defaults) if defaults else {}
     for name, text in record.items():
-        text = revive(text.strip())  # a cell an export made inert, as it was
-        if text:
-            values[name] = text
+        text = text.strip()
+        if text:  # a cell an export made inert, as it was
+            values[name] = revive(text) if text[0] == "'" else text
     if "first_name" not in values and "name" in values:
         first, _, last = values["name"].rpartition(" ")
         values["first_name"], values["last_name"] = (first, last) if first else (last, "")
@@ -42,7 +42,7 @@ def mapped(record: dict[str, str], target: str,
     if target == "contacts" and "tags" in values:
         values["tags"] = values["tags"].split(",")
     fields = TARGET_FIELDS[target]
-    return {k: v for k, v in values.items() if k in fields}
+    return values if values.keys() <= fields else {k: v for k, v in values.items() if k in fields}
 
 
 def check(record: dict[str, str], target: str,

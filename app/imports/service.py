@@ -26,7 +26,7 @@ from app.imports.writers import ContactsWriter, DirectoryWriter
 from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
 
-BATCH = 2000
+BATCH = 5000
 TARGETS = ("contacts", "directory")
 # A file of the student's own network: the people in it are personal contacts.
 SOURCE_BY_FORMAT = {"linkedin": Source.personal, "google": Source.personal,
@@ -79,7 +79,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     # Reading and checking (this thread) and writing (the writer's) overlap: the database does
     # its part outside Python's lock. Only the writer touches the session until it is done.
     batches: Queue[tuple[list[tuple[int, Any, list[str]]], list[ImportRowError], int] | None] = (
-        Queue(2))
+        Queue(1))
     failed: list[BaseException] = []
 
     def write_all() -> None:
@@ -138,6 +138,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         batches.put((batch, errors, line))
         batches.put(None)
         thread.join()
+        writer.finish()
     source.release()
     if failed:
         db.rollback()

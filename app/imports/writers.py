@@ -1,6 +1,6 @@
-"""Writing checked rows: matched to what is there (by external id, then email, then LinkedIn
-address), created, updated or left unchanged. A value the file leaves empty never erases one
-that is there.
+"""Writing checked rows: matched to what is there (by external id, then email; a student's
+contacts also by LinkedIn address), created, updated or left unchanged. A value the file leaves
+empty never erases one that is there.
 
 The directory's writer is built for a million rows: one query per batch to match, and one
 statement per batch to insert, update and index. A student's contacts go through the contacts'
@@ -9,6 +9,7 @@ own rules (organizations, tags, timeline), row by row."""
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, or_, select, text, update
@@ -23,6 +24,11 @@ from app.models import Contact, DirectoryEntry, User
 
 # Created, updated, unchanged, and the rows refused: (line, field, message, cells).
 Counts = tuple[int, int, int, list[tuple[int, str, str, list[str]]]]
+
+
+# A new entry before its values: every field empty (or none), accepting requests.
+BLANK: dict[str, Any] = {**dict.fromkeys(rules.FIELDS, ""), "email": None, "external_id": None,
+                         "graduation_year": None, "accepts_requests": True}
 
 
 def linkedin_key(url: str | None) -> str | None:
@@ -40,7 +46,6 @@ def entry_derived(values: dict[str, Any]) -> dict[str, Any]:
                                              "title", "industry", "major", "location")]
     return {
         "email_key": email.lower() if email else None,
-        "linkedin_key": linkedin_key(values.get("linkedin_url")),
         "sort_name": f"{values.get('last_name') or ''} {values['first_name']}".strip().lower()[:201],
         "search_text": fold(" ".join(p for p in parts if p)),
     }
@@ -72,7 +77,7 @@ class DirectoryWriter:
     """Batches of checked entries (dicts from ``rules.clean``) into the directory."""
 
     table: Table = DirectoryEntry.__table__  # type: ignore[assignment]
-    columns = ("id", *rules.FIELDS, "email_key", "linkedin_key", "sort_name", "search_text",
+    columns = ("id", *rules.FIELDS, "email_key", "sort_name", "search_text",
                "version", "created_at", "updated_at")
 
     def __init__(self, db: Session) -> None:
@@ -82,63 +87,72 @@ class DirectoryWriter:
         # How this database stores a moment, as SQLAlchemy writes it (for the raw SQLite path).
         stamp = self.table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Any = stamp or (lambda moment: moment)
+        if self.sqlite:
+            # For this connection: a larger page cache (matching and indexing a batch read the
+            # indexes again and again: 32 MB, not 2), and the log folded into the file less
+            # often (each time is a disk flush).
+            self._raw().execute("PRAGMA cache_size=-32768")
+            self._raw().execute("PRAGMA wal_autocheckpoint=20000")
 
-    def _existing(self, ids: set[str], emails: set[str], links: set[str]) -> list[dict[str, Any]]:
+    def _existing(self, ids: set[str], emails: set[str]) -> list[dict[str, Any]]:
         t = self.table.c
-        conditions = [c.in_(v) for c, v in ((t.external_id, ids), (t.email_key, emails),
-                                            (t.linkedin_key, links)) if v]
+        conditions = [c.in_(v) for c, v in ((t.external_id, ids), (t.email_key, emails)) if v]
         if not conditions:
             return []
         if not self.sqlite:
             return [dict(r) for r in self.db.execute(select(self.table).where(or_(*conditions)))
                     .mappings()]
-        sql: list[str] = []
-        params: list[str] = []
-        for column, values in (("external_id", ids), ("email_key", emails),
-                               ("linkedin_key", links)):
+        # One query per key, each through its own index (an OR of large IN lists would make
+        # SQLite read the whole table).
+        found: dict[str, dict[str, Any]] = {}
+        select_all = f"SELECT {', '.join(self.columns)} FROM directory_entries WHERE "  # noqa: S608
+        for column, values in (("external_id", ids), ("email_key", emails)):
             if values:
-                sql.append(f"{column} IN ({','.join('?' * len(values))})")
-                params.extend(values)
-        cursor = self._raw().execute(
-            f"SELECT {', '.join(self.columns)} FROM directory_entries WHERE {' OR '.join(sql)}",  # noqa: S608 - our column names, values bound
-            params)
-        return [dict(zip(self.columns, row, strict=True)) for row in cursor]
+                cursor = self._raw().execute(
+                    f"{select_all}{column} IN ({','.join('?' * len(values))})", list(values))
+                for row in cursor:
+                    found.setdefault(row[0], dict(zip(self.columns, row, strict=True)))
+        return list(found.values())
 
     def _raw(self) -> Any:
         """The SQLite connection under the session, inside its transaction."""
         return self.db.connection().connection.driver_connection
 
+    def finish(self) -> None:
+        """Give the connection back as the rest of the app expects it."""
+        if self.sqlite:
+            self._raw().execute("PRAGMA cache_size=-2000")
+            self._raw().execute("PRAGMA wal_autocheckpoint=1000")
+
     def write(self, batch: Sequence[tuple[int, dict[str, Any], list[str]]]) -> Counts:
         """Created, updated and unchanged counts for a batch of (line, entry values, cells)."""
-        keys = [(e.get("external_id"), (e.get("email") or "").lower() or None,
-                 linkedin_key(e.get("linkedin_url"))) for _, e, _ in batch]
+        keys = [(e.get("external_id"), (e.get("email") or "").lower() or None)
+                for _, e, _ in batch]
         by_id: dict[str, dict[str, Any]] = {}
         by_email: dict[str, dict[str, Any]] = {}
-        by_link: dict[str, dict[str, Any]] = {}
 
         def remember(row: dict[str, Any]) -> None:
-            for index, key in ((by_id, row["external_id"]), (by_email, row["email_key"]),
-                               (by_link, row["linkedin_key"])):
-                if key and key not in index:
-                    index[key] = row
+            if row["external_id"] and row["external_id"] not in by_id:
+                by_id[row["external_id"]] = row
+            if row["email_key"] and row["email_key"] not in by_email:
+                by_email[row["email_key"]] = row
 
-        for existing in self._existing({k[0] for k in keys if k[0]}, {k[1] for k in keys if k[1]},
-                                       {k[2] for k in keys if k[2]}):
+        for existing in self._existing({k[0] for k in keys if k[0]}, {k[1] for k in keys if k[1]}):
             remember(existing)
         now = utcnow()
+        # What a new row starts from; on SQLite its moments already in their stored form.
+        stamp = self.stamp(now) if self.sqlite else now
+        blank = {**BLANK, "version": 1, "created_at": stamp, "updated_at": stamp, "new": True}
         inserts: list[dict[str, Any]] = []
         changed: dict[str, dict[str, Any]] = {}
         unchanged = 0
-        for (_, entry, _), (external_id, email_key, link) in zip(batch, keys, strict=True):
-            match = ((external_id and by_id.get(external_id)) or (email_key and by_email.get(email_key))
-                     or (link and by_link.get(link)))
+        for (_, entry, _), (external_id, email_key) in zip(batch, keys, strict=True):
+            match = (external_id and by_id.get(external_id)) or (email_key and by_email.get(email_key))
             if not match:
-                row: dict[str, Any] = dict.fromkeys(rules.FIELDS, "")
-                row.update(email=None, external_id=None, graduation_year=None,
-                           accepts_requests=True)
+                row = blank.copy()
                 row.update(entry)
-                row.update(entry_derived(row), id=new_id(), version=1, created_at=now,
-                           updated_at=now, new=True)
+                row.update(entry_derived(row))
+                row["id"] = new_id()
                 inserts.append(row)
                 remember(row)
                 continue
@@ -152,28 +166,26 @@ class DirectoryWriter:
             if not match.get("new"):
                 changed[match["id"]] = match
         if inserts:
-            self._insert(inserts, now)
+            self._insert(inserts)
         if changed:
             self._update(list(changed.values()), now)
         created = len(inserts)
         return created, len(batch) - created - unchanged, unchanged, []
 
-    def _insert(self, rows: list[dict[str, Any]], now: datetime) -> None:
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
         after = last_rowid(self.db)
         if self.sqlite:
-            stamp = self.stamp(now)
+            values = itemgetter(*self.columns)
             self._raw().executemany(
                 f"INSERT INTO directory_entries ({', '.join(self.columns)}) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(self.columns))})",
-                [tuple(stamp if c in ("created_at", "updated_at") else r[c] for c in self.columns)
-                 for r in rows])
+                f"VALUES ({', '.join('?' * len(self.columns))})", [values(r) for r in rows])
         else:
             self.db.execute(self.table.insert(), [{c: r[c] for c in self.columns} for r in rows])
         index_directory(self.db, after)
 
     def _update(self, rows: list[dict[str, Any]], now: datetime) -> None:
         t = self.table.c
-        columns = [*rules.FIELDS, "email_key", "linkedin_key", "sort_name", "search_text"]
+        columns = [*rules.FIELDS, "email_key", "sort_name", "search_text"]
         self.db.execute(
             update(self.table).where(t.id == bindparam("v_id")).values(
                 {**{c: bindparam(f"v_{c}") for c in columns}, "version": t.version + 1,
@@ -230,6 +242,9 @@ class ContactsWriter:
                 continue
             self._remember(contact)
         return created, updated, unchanged, refused
+
+    def finish(self) -> None:
+        pass
 
     def _remember(self, contact: Contact) -> None:
         for index, key in ((self.by_id, contact.external_id), (self.by_email, contact.email_key),

@@ -16,7 +16,6 @@ class DirectoryEntry(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_directory_entries_external_id", "external_id", unique=True),
         Index("ix_directory_entries_email_key", "email_key"),
-        Index("ix_directory_entries_linkedin_key", "linkedin_key"),
         Index("ix_directory_entries_sort_name_id", "sort_name", "id"),
         Index("ix_directory_entries_updated_at_id", "updated_at", "id"),
         # Full-text search: SQLite's directory_fts table or PostgreSQL's search_vector, made by
@@ -35,7 +34,6 @@ class DirectoryEntry(IdMixin, TimestampMixin, Base):
     degree: Mapped[str] = mapped_column(String(100), default="")
     major: Mapped[str] = mapped_column(String(200), default="")
     linkedin_url: Mapped[str] = mapped_column(String(500), default="")
-    linkedin_key: Mapped[str | None] = mapped_column(String(500))
     external_id: Mapped[str | None] = mapped_column(String(200))
     accepts_requests: Mapped[bool] = mapped_column(default=True)
     sort_name: Mapped[str] = mapped_column(String(201), default="")

@@ -52,7 +52,6 @@ def upgrade() -> None:
     sa.Column('degree', sa.String(length=100), nullable=False),
     sa.Column('major', sa.String(length=200), nullable=False),
     sa.Column('linkedin_url', sa.String(length=500), nullable=False),
-    sa.Column('linkedin_key', sa.String(length=500), nullable=True),
     sa.Column('external_id', sa.String(length=200), nullable=True),
     sa.Column('accepts_requests', sa.Boolean(), nullable=False),
     sa.Column('sort_name', sa.String(length=201), nullable=False),
@@ -66,7 +65,6 @@ def upgrade() -> None:
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
         batch_op.create_index('ix_directory_entries_email_key', ['email_key'], unique=False)
         batch_op.create_index('ix_directory_entries_external_id', ['external_id'], unique=True)
-        batch_op.create_index('ix_directory_entries_linkedin_key', ['linkedin_key'], unique=False)
         batch_op.create_index('ix_directory_entries_sort_name_id', ['sort_name', 'id'], unique=False)
         batch_op.create_index('ix_directory_entries_updated_at_id', ['updated_at', 'id'], unique=False)
 
@@ -134,7 +132,6 @@ def downgrade() -> None:
     with op.batch_alter_table('directory_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_directory_entries_updated_at_id')
         batch_op.drop_index('ix_directory_entries_sort_name_id')
-        batch_op.drop_index('ix_directory_entries_linkedin_key')
         batch_op.drop_index('ix_directory_entries_external_id')
         batch_op.drop_index('ix_directory_entries_email_key')
 

@@ -46,7 +46,7 @@ ENTRY_COLUMNS = [c.name for c in DirectoryEntry.__table__.columns
 FIELDS = ["external_id", "email", "first_name", "last_name", "title", "organization_name",
           "graduation_year", "industry", "location", "degree", "major", "linkedin_url",
           "accepts_requests"]
-DERIVED = ["email_key", "linkedin_key", "sort_name", "search_text"]
+DERIVED = ["email_key", "sort_name", "search_text"]
 
 
 @pytest.fixture
