@@ -120,6 +120,7 @@ def import_file(
                                                          "here, with a reason column.")] = None,
 ) -> None:
     """Import a file, with a progress bar. Run it again after an interruption: it carries on."""
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from app.imports import service as imports
@@ -136,7 +137,7 @@ def import_file(
         with Progress(TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.fields[lines]:,} lines · {task.fields[rate]:,.0f} rows/s"),
                       TimeElapsedColumn(), console=err, transient=False) as bar:
-            task = bar.add_task(path.name, total=size, lines=0, rate=0.0)
+            task = bar.add_task(escape(path.name), total=size, lines=0, rate=0.0)
 
             def progress(line: int) -> None:
                 elapsed = max(time.monotonic() - started, 1e-6)
@@ -151,17 +152,19 @@ def import_file(
             bar.update(task, completed=size)
         if errors_csv is not None:
             with errors_csv.open("w", encoding="utf-8", newline="") as file:
-                file.writelines(imports.failed_rows_csv(db, job))
+                engine = make_engine(get_settings().database_url)
+                file.writelines(imports.failed_rows_csv(make_sessionmaker(engine), job.id))
+                engine.dispose()
         problems = imports.errors_of(db, job, 10)
     elapsed = time.monotonic() - started
     verb = "Would import" if dry_run else "Imported"
     out.print(f"{verb} {path.name} ({job.format}) into {target}: {job.created:,} created, "
               f"{job.updated:,} updated, {job.unchanged:,} unchanged, {job.skipped:,} skipped "
               f"in {elapsed:.1f} s ({job.lines_done / max(elapsed, 1e-6):,.0f} rows/s). "
-              f"Import {job.id}.", highlight=False)
+              f"Import {job.id}.", highlight=False, markup=False)
     for problem in problems:
         field = f" {problem.field}:" if problem.field else ""
-        out.print(f"  line {problem.row}:{field} {problem.message}", highlight=False)
+        out.print(f"  row {problem.row}:{field} {problem.message}", highlight=False, markup=False)
     if job.skipped > len(problems):
         out.print("  … and more: --errors-csv FILE writes every failed row.", highlight=False)
     if job.status == "failed":

@@ -34,7 +34,7 @@ def year(value: Any) -> int | None:
     text = str(value).strip()
     if text.endswith(".0"):
         text = text[:-2]
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 4:
         return int(text)
     if SHORT_YEAR.fullmatch(text):
         short = 2000 + int(text[1:])

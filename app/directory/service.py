@@ -171,8 +171,9 @@ def add_to_contacts(db: Session, user: User, entry: DirectoryEntry) -> tuple[Con
         "how_we_met": f"Alumni directory{year}{': ' + degree if degree else ''}."}
     try:
         data = ContactIn(**fields)
-    except ValidationError:  # an address the directory kept but contacts refuse: leave it out
-        data = ContactIn(**{**fields, "email": None})
+    except ValidationError as exc:  # a value the directory kept but contacts refuse: leave it out
+        refused = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        data = ContactIn(**{k: v for k, v in fields.items() if k not in refused})
     existing_email = entry.email and db.scalar(select(Contact).where(
         Contact.owner_id == user.id, Contact.email_key == entry.email.lower()))
     if existing_email:  # already one of the student's contacts

@@ -4,12 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from app.deps import DbSession, PagePrincipal
 from app.imports import service
 from app.imports.router import out
-from app.models import Import
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,9 +28,7 @@ def imports_page(request: Request, principal: PagePrincipal, db: DbSession,
 @router.get("/imports/progress", response_class=HTMLResponse)
 def progress(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
     """How far the student's running import has got (asked while the upload is in flight)."""
-    job = db.scalar(select(Import).where(Import.owner_id == principal.user.id,
-                                         Import.status == "running")
-                    .order_by(Import.created_at.desc()).limit(1))
+    job = service.running(db, principal.user)
     return render(request, "imports/page.html", {"running": job}, block="progress")
 
 

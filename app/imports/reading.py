@@ -154,11 +154,15 @@ def detect_format(text_start: str, filename: str = "") -> str:
 
 
 def open_source(binary: IO[bytes], fmt: str = "auto", filename: str = "",
-                mapping: dict[str, str] | None = None) -> Source:
-    """Open an uploaded file. ``mapping`` (column name → our field) overrides the guesses."""
+                mapping: dict[str, str] | None = None,
+                utf8_throughout: bool | None = None) -> Source:
+    """Open an uploaded file. ``mapping`` (column name → our field) overrides the guesses;
+    ``utf8_throughout`` says whether the whole file was found to be UTF-8."""
     sample = binary.read(SAMPLE_BYTES)
     binary.seek(0)
     encoding = detect_encoding(sample)
+    if encoding == "utf-8" and utf8_throughout is False:
+        encoding = "cp1252"  # plain text at first, then a Windows "é" further down
     text = io.TextIOWrapper(binary, encoding=encoding, errors="strict", newline="")
     try:
         start = sample.decode(encoding, errors="ignore")
@@ -312,31 +316,40 @@ def _vcards(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
             return values[0].value if values else None
 
         n = first("n")
-        if n is not None and (n.given or n.family):
-            record["first_name"] = " ".join(filter(None, [n.given, n.additional])).strip()
-            record["last_name"] = n.family if isinstance(n.family, str) else " ".join(n.family)
+        if n is not None and n.given:
+            record["first_name"] = " ".join(filter(None, [_flat(n.given), _flat(n.additional)]))
+            record["last_name"] = _flat(n.family)
         elif first("fn"):
-            record["name"] = first("fn")
+            record["name"] = _flat(first("fn"))
+        elif n is not None and n.family:
+            record["name"] = _flat(n.family)
         for key, name in (("email", "email"), ("title", "title"), ("note", "notes")):
             value = first(key)
             if value:
-                record[name] = value
+                record[name] = _flat(value)
         org = first("org")
         if org:
-            record["organization_name"] = org[0] if isinstance(org, list) else str(org)
+            record["organization_name"] = _flat(org[0] if isinstance(org, list) else org)
         tel = first("tel")
         if tel:
-            record["phone"] = tel.removeprefix("tel:")
+            record["phone"] = _flat(tel).removeprefix("tel:")
         for url in card.contents.get("url", []):
-            if "linkedin.com" in url.value:
-                record["linkedin_url"] = url.value
+            if "linkedin.com" in _flat(url.value):
+                record["linkedin_url"] = _flat(url.value)
         categories = first("categories")
         if categories:
-            record["tags"] = ",".join(categories)
+            record["tags"] = ",".join(map(_flat, categories))
         adr = first("adr")
         if adr is not None:
-            record["location"] = ", ".join(p for p in (adr.city, adr.region) if p)
+            record["location"] = ", ".join(p for p in (_flat(adr.city), _flat(adr.region)) if p)
         yield line, record, [f"{k}: {v}" for k, v in record.items()]
+
+
+def _flat(value: Any) -> str:
+    """A vCard value as text: some values come as lists ("N:Fam;Giv1,Giv2")."""
+    if isinstance(value, list | tuple):
+        return " ".join(_flat(v) for v in value if v)
+    return "" if value is None else str(value)
 
 
 def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
@@ -351,6 +364,8 @@ def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise FileProblem(f"Line {exc.lineno} is not valid JSON: {exc.msg}.", exc.lineno) from None
+        except ValueError as exc:  # e.g. a number too long to read
+            raise FileProblem(f"The JSON cannot be read: {exc}.") from None
         except RecursionError:
             raise FileProblem("Line 1: the JSON nests too deeply to be read.", 1) from None
         items = [(number, item) for number, item in enumerate(data, start=1)]
@@ -363,6 +378,8 @@ def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str
                 items.append((number, json.loads(line)))
             except json.JSONDecodeError as exc:
                 raise FileProblem(f"Line {number} is not valid JSON: {exc.msg}.", number) from None
+            except ValueError as exc:
+                raise FileProblem(f"Line {number} cannot be read: {exc}.", number) from None
             except RecursionError:
                 raise FileProblem(f"Line {number} nests too deeply to be read.", number) from None
     for number, item in items:

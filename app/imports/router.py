@@ -4,7 +4,7 @@ import json
 from itertools import islice
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from app.web import is_htmx, render
 router = APIRouter(prefix="/api/v1", tags=["imports"], responses=ERROR_RESPONSES)
 
 SCOPE = {"contacts": "contacts:write", "directory": "directory:write"}
+READ_SCOPE = {"contacts": "contacts:read", "directory": "directory:read"}
 
 
 def _scoped(principal: Principal, scope: str) -> None:
@@ -52,7 +53,7 @@ def create_import(
     if mapping:
         try:
             columns = json.loads(mapping)
-        except ValueError:
+        except (ValueError, RecursionError):
             columns = None
         if not isinstance(columns, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
@@ -68,7 +69,7 @@ def create_import(
         raise ValidationFailed(
             f"{job.problem} What came before row {job.lines_done + 1} was imported "
             f"({job.created} created, {job.updated} updated, {job.unchanged} unchanged, "
-            f"{job.skipped} skipped); the report is at /api/v1/imports/{job.id}.",
+            f"{job.skipped} skipped); the report is at /imports/{job.id}.",
             code="file_unreadable", fields=[("file", job.problem)])
     if is_htmx(request):
         return render(request, "imports/page.html", {
@@ -87,22 +88,33 @@ def _preview(file: UploadFile, fmt: str, columns: dict[str, str] | None,
     return first
 
 
+def readable_import(import_id: str, principal: CurrentPrincipal, db: DbSession) -> Import:
+    """An import of the caller's; through a key, one that may read where it went."""
+    job = service.get_import(db, principal.user, import_id)
+    _scoped(principal, READ_SCOPE[job.target])
+    return job
+
+
 @router.get("/imports", response_model=Page[ImportOut])
 def list_imports(principal: CurrentPrincipal, db: DbSession, limit: Limit = 20,
                  cursor: Cursor = None) -> Any:
+    if principal.api_key is not None and not set(READ_SCOPE.values()) & set(principal.api_key.scopes):
+        raise Forbidden("This API key lacks the scope contacts:read.", code="missing_scope")
     items, next_cursor = service.list_imports(db, principal.user, limit, cursor)
+    if principal.api_key is not None:
+        items = [job for job in items if READ_SCOPE[job.target] in principal.api_key.scopes]
     return {"items": [out(db, job) for job in items], "next_cursor": next_cursor}
 
 
 @router.get("/imports/{import_id}", response_model=ImportOut)
-def get_import(import_id: str, principal: CurrentPrincipal, db: DbSession) -> Any:
-    return out(db, service.get_import(db, principal.user, import_id))
+def get_import(db: DbSession, job: Annotated[Import, Depends(readable_import)]) -> Any:
+    return out(db, job)
 
 
 @router.get("/imports/{import_id}/errors.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}, "description": "The failed rows."}})
-def failed_rows(import_id: str, principal: CurrentPrincipal, db: DbSession) -> Response:
-    job = service.get_import(db, principal.user, import_id)
+def failed_rows(request: Request, job: Annotated[Import, Depends(readable_import)]) -> Response:
     return StreamingResponse(
-        service.failed_rows_csv(db, job), media_type="text/csv; charset=utf-8",
+        service.failed_rows_csv(request.app.state.sessionmaker, job.id),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{job.id}-errors.csv"'})

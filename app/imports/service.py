@@ -6,20 +6,26 @@ file again carries on after the last one. A file that turns out to be broken par
 there, and the report says exactly which lines went in. A dry run writes everything in one
 transaction and rolls it back, so its report is exact too."""
 
+import codecs
 import csv
 import hashlib
 import io
+import logging
+import os
+import socket
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from itertools import groupby
 from queue import Queue
 from threading import Thread
 from typing import IO, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.contacts.export import inert
 from app.db import new_id, utcnow
-from app.errors import Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 from app.imports import rows
 from app.imports.reading import FileProblem, open_source
 from app.imports.writers import ContactsWriter, DirectoryWriter
@@ -27,6 +33,11 @@ from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
 
 BATCH = 5000
+# A student's contacts go in one by one through the contacts' rules: smaller batches keep
+# SQLite's write lock short for everyone else.
+CONTACTS_BATCH = 250
+LIVE_SECONDS = 30  # an import that wrote nothing for this long has stopped
+log = logging.getLogger(__name__)
 TARGETS = ("contacts", "directory")
 # A file of the student's own network: the people in it are personal contacts.
 SOURCE_BY_FORMAT = {"linkedin": Source.personal, "google": Source.personal,
@@ -37,12 +48,21 @@ def may_write_directory(user: User) -> bool:
     return user.role in {Role.staff, Role.admin}
 
 
-def file_digest(binary: IO[bytes]) -> str:
+def file_digest(binary: IO[bytes]) -> tuple[str, bool]:
+    """The file's SHA-256, and whether all of it is UTF-8 (the encoding is otherwise guessed
+    from its beginning alone)."""
     digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     for chunk in iter(lambda: binary.read(1 << 20), b""):
         digest.update(chunk)
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
     binary.seek(0)
-    return digest.hexdigest()
+    return digest.hexdigest(), utf8
 
 
 def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = "auto",
@@ -52,10 +72,15 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     if target == "directory" and not may_write_directory(owner):
         raise Forbidden("Only career-services staff can import into the alumni directory.",
                         code="staff_only")
-    digest = file_digest(binary)
-    source = open_source(binary, fmt, filename, mapping)  # a FileProblem here writes nothing
+    digest, utf8 = file_digest(binary)
+    # A FileProblem here writes nothing.
+    source = open_source(binary, fmt, filename, mapping, utf8_throughout=utf8)
     columns = {column: rows.destination(source.mapping.get(i, ""), target)
                for i, column in enumerate(source.header)}
+    if not dry_run and running(db, owner, target) is not None:
+        raise Conflict("Another import into the same place is running (it wrote a batch in the "
+                       "last half minute). Wait for it to finish, then try again.",
+                       code="import_running")
     found = None if dry_run else db.scalar(
         select(Import).where(Import.owner_id == owner.id, Import.target == target,
                              Import.file_sha256 == digest, Import.status == "running",
@@ -65,13 +90,16 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         found = None  # the same file read another way: a new import
     job = found or Import(id=new_id(), owner_id=owner.id, target=target, format=source.format,
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
-                          status="running", problem="", lines_done=0, created=0, updated=0,
+                          status="running", problem="", worker=_worker(), lines_done=0,
+                          created=0, updated=0,
                           unchanged=0, skipped=0,
                           mapping=columns)
     if found is None:
         db.add(job)
-        if not dry_run:
-            db.commit()  # the record exists before any row: a stopped import can be resumed
+    else:
+        job.worker = _worker()  # this process carries it on
+    if not dry_run:
+        db.commit()  # the record exists before any row: a stopped import can be resumed
     writer: Any = DirectoryWriter(db) if target == "directory" else ContactsWriter(db, owner)
     defaults: dict[str, str] = {"source": SOURCE_BY_FORMAT.get(source.format, Source.other)} \
         if target == "contacts" else {}
@@ -113,7 +141,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     thread.start()
     batch: list[tuple[int, Any, list[str]]] = []
     errors: list[ImportRowError] = []
-    line = resume_after
+    done = resume_after  # the last row read and handed to the writer
+    size = BATCH if target == "directory" else CONTACTS_BATCH
     try:
         for line, record, cells in source.records:
             if line <= resume_after:
@@ -126,22 +155,30 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                               for f, v, m in problems)
             else:
                 batch.append((line, checked, cells))
-            if len(batch) + len(errors) >= BATCH:
-                batches.put((batch, errors, line))
+            done = line
+            if len(batch) + len(errors) >= size:
+                batches.put((batch, errors, done))
                 batch, errors = [], []
                 if failed:
                     break
         status, problem = "completed", ""
     except FileProblem as exc:  # what was read before it is written, and said so
         status, problem = "failed", exc.message
+    except Exception:  # a row nothing above foresaw: stop there, keep what came before
+        log.exception("import %s stopped at row %s", job.id, done + 1)
+        status, problem = "failed", f"Row {done + 1} could not be read."
     finally:
-        batches.put((batch, errors, line))
+        batches.put((batch, errors, done))
         batches.put(None)
         thread.join()
         writer.finish()
     source.release()
-    if failed:
+    if failed:  # the writer stopped: its batch is undone; what came before stays, said so
         db.rollback()
+        if not dry_run:
+            job.status, job.problem = "failed", f"Stopped after row {job.lines_done}."
+            job.finished_at = utcnow()
+            db.commit()
         raise failed[0]
     job.status, job.problem = status, problem
     job.finished_at = utcnow()
@@ -157,6 +194,35 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                                   message=e.message, cells=e.cells) for e in kept)
     db.commit()
     return job
+
+
+def running(db: Session, owner: User, target: str | None = None) -> Import | None:
+    """An import of this owner that is writing now: one that wrote a batch lately, by a
+    process that is still alive (when it ran on this machine, that can be asked)."""
+    stmt = select(Import).where(Import.owner_id == owner.id, Import.status == "running",
+                                Import.dry_run.is_(False),
+                                Import.updated_at > utcnow() - timedelta(seconds=LIVE_SECONDS))
+    if target:
+        stmt = stmt.where(Import.target == target)
+    return next((job for job in db.scalars(stmt.order_by(Import.updated_at.desc()))
+                 if _alive(job.worker)), None)
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(worker: str) -> bool:
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's: only its last batch says
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def storable_text(text: str) -> str:
@@ -184,23 +250,27 @@ def errors_of(db: Session, job: Import, limit: int | None = None) -> list[Import
     return list(db.scalars(stmt.limit(limit) if limit else stmt))
 
 
-def failed_rows_csv(db: Session, job: Import) -> Iterator[str]:
+def failed_rows_csv(factory: sessionmaker[Session], job_id: str) -> Iterator[str]:
     """The rows that did not go in, as they were, with a reason: fix them and send the file
-    again. Cells that a spreadsheet would run as a formula are made inert."""
-    header = list(job.mapping) if job.format in {"csv", "linkedin", "google"} else ["record"]
+    again. Cells that a spreadsheet would run as a formula are made inert. Read a page at a time
+    in a session of its own (a streamed answer outlives the request's)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*header, "line", "reason"])
-    by_row: dict[int, list[ImportRowError]] = {}
-    for error in errors_of(db, job):
-        by_row.setdefault(error.row, []).append(error)
-    yield "\ufeff" + out.getvalue()
-    for row, problems in by_row.items():
-        out.seek(0)
-        out.truncate()
-        reason = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
-        writer.writerow([*map(inert, problems[0].cells), row, inert(reason)])
-        yield out.getvalue()
+    with factory() as db:
+        job = db.get(Import, job_id)
+        assert job is not None
+        header = list(job.mapping) if job.format in {"csv", "linkedin", "google"} else ["record"]
+        writer.writerow([*map(inert, header), "line", "reason"])
+        yield "\ufeff" + out.getvalue()
+        stmt = (select(ImportRowError).where(ImportRowError.import_id == job_id)
+                .order_by(ImportRowError.row, ImportRowError.id).execution_options(yield_per=1000))
+        for row, problems in groupby(db.scalars(stmt), key=lambda e: e.row):
+            found = list(problems)
+            out.seek(0)
+            out.truncate()
+            reason = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in found)
+            writer.writerow([*map(inert, found[0].cells), row, inert(reason)])
+            yield out.getvalue()
 
 
 

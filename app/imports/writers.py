@@ -163,6 +163,7 @@ class DirectoryWriter:
                 continue
             match.update(changes)
             match.update(entry_derived(match))
+            remember(match)  # under its new keys too, for the rest of the batch
             if not match.get("new"):
                 changed[match["id"]] = match
         if inserts:

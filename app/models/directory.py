@@ -68,6 +68,7 @@ class Import(IdMixin, TimestampMixin, Base):
     unchanged: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     problem: Mapped[str] = mapped_column(Text, default="")  # why the file stopped, if it did
+    worker: Mapped[str] = mapped_column(String(300), default="")  # host:pid writing it
     finished_at: Mapped[datetime | None]
 
 

@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('unchanged', sa.Integer(), nullable=False),
     sa.Column('skipped', sa.Integer(), nullable=False),
     sa.Column('problem', sa.Text(), nullable=False),
+    sa.Column('worker', sa.String(length=300), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('id', sa.String(length=26), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -314,7 +315,9 @@ def _asgi_post(app: FastAPI, path: str, headers: dict[str, str],
         "headers": [(k.lower().encode(), v.encode()) for k, v in
                     {"host": "testserver", "transfer-encoding": "chunked", **headers}.items()],
     }
-    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    # In a thread of its own: the browser tests leave an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return int(start["status"]), body, pulled

@@ -133,7 +133,8 @@ def test_google_contacts(client: TestClient) -> None:
     # The organisation-only row: line 6 of the file (Marcus's note spans lines 3 and 4).
     assert len(report["errors"]) == 1
     error = report["errors"][0]
-    assert (error["row"], error["field"]) == (5, "first_name")  # a spreadsheet row: the note above spans two lines
+    # Row 5 as a spreadsheet shows it: the note above it spans two lines of the file.
+    assert (error["row"], error["field"]) == (5, "first_name")
     assert "name" in error["message"].lower()
 
     mine = my_contacts(client)
