@@ -271,17 +271,19 @@ def search_terms(q: str) -> list[str]:
     return re.findall(r"\w+", q.lower())[:10]
 
 
-def _matching(db: Session, terms: list[str]) -> Any:
-    """Contacts whose document has every term as a word prefix, through the database's index."""
+def prefix_match(db: Session, table: str, terms: list[str]) -> Any:
+    """Rows of ``table`` whose document has every term as a word prefix, through the database's
+    index: PostgreSQL's stored ``search_vector`` (to_tsvector('simple', search_text)), or
+    SQLite's ``{table}_fts`` table, both made by the migrations. ``table`` is one of ours."""
     if db.get_bind().dialect.name == "postgresql":
-        # search_vector: a stored to_tsvector('simple', search_text), made by the migration.
         query = " & ".join(f"{t}:*" for t in terms)
-        return literal_column("contacts.search_vector").op("@@")(
+        return literal_column(f"{table}.search_vector").op("@@")(
             func.to_tsquery(literal_column("'simple'"), query))
+    fts = "directory_fts" if table == "directory_entries" else f"{table}_fts"
     match = " ".join(f'"{t}"*' for t in terms)
-    return literal_column("contacts.rowid").in_(
-        text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :match")
-        .bindparams(match=match))
+    return literal_column(f"{table}.rowid").in_(
+        text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :{fts}_match")  # noqa: S608 - ours
+        .bindparams(**{f"{fts}_match": match}))
 
 
 def filtered(db: Session, owner: User, filters: ContactFilters) -> Select[Any]:
@@ -300,7 +302,7 @@ def filtered(db: Session, owner: User, filters: ContactFilters) -> Select[Any]:
         stmt = stmt.where(Contact.updated_at >= filters.updated_since)
     terms = search_terms(filters.q or "")
     if terms:
-        stmt = stmt.where(_matching(db, terms))
+        stmt = stmt.where(prefix_match(db, "contacts", terms))
     return stmt
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, literal_column, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts
@@ -58,16 +58,7 @@ def get_entry(db: Session, user: User, entry_id: str) -> DirectoryEntry:
 
 def _matching(db: Session, q: str) -> Any:
     terms = re.findall(r"\w+", fold(q).lower())[:10]
-    if not terms:
-        return None
-    if db.get_bind().dialect.name == "postgresql":
-        query = " & ".join(f"{t}:*" for t in terms)
-        return literal_column("directory_entries.search_vector").op("@@")(
-            func.to_tsquery(literal_column("'simple'"), query))
-    match = " ".join(f'"{t}"*' for t in terms)
-    return literal_column("directory_entries.rowid").in_(
-        text("SELECT rowid FROM directory_fts WHERE directory_fts MATCH :dmatch")
-        .bindparams(dmatch=match))
+    return contacts.prefix_match(db, "directory_entries", terms) if terms else None
 
 
 def filtered(db: Session, user: User, f: Filters) -> Select[Any]:
