@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 from app.schemas import Input, blank_is_none
 
 # One pair for each part of the API; interviews:* covers the question bank and tasks too.
+# stats:read and webhooks:manage are for career-services staff.
 SCOPES = (
     "profile:read",
     "profile:write",
@@ -20,6 +21,8 @@ SCOPES = (
     "messages:write",
     "directory:read",
     "directory:write",
+    "stats:read",
+    "webhooks:manage",
 )
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
 

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn
+from app.db import utcnow
 from app.directory import rules
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.imports.writers import entry_derived, fold, index_directory, last_rowid
-from app.models import Contact, DirectoryEntry, Role, Source, User
+from app.models import Contact, DirectoryEngagement, DirectoryEntry, Engagement, Role, Source, User
 from app.pagination import Order, paginate
 
 STAFF = {Role.staff, Role.admin}
@@ -144,10 +145,31 @@ def delete_entry(db: Session, entry: DirectoryEntry) -> None:
     db.flush()
 
 
+MARKER = "directory:"  # a contact's external_id when it was copied from the directory
+
+
+def engaged(db: Session, student: User, contact: Contact, kind: Engagement) -> None:
+    """Note that a student went this far with an entry they copied from the directory (once
+    per entry, student and kind)."""
+    entry_id = (contact.external_id or "").removeprefix(MARKER)
+    if not contact.external_id or entry_id == contact.external_id:
+        return
+    _engage(db, student, entry_id, kind)
+
+
+def _engage(db: Session, student: User, entry_id: str, kind: Engagement) -> None:
+    if db.get(DirectoryEntry, entry_id) is None or db.scalar(select(DirectoryEngagement.id).where(
+            DirectoryEngagement.entry_id == entry_id, DirectoryEngagement.student_id == student.id,
+            DirectoryEngagement.kind == kind)) is not None:
+        return
+    db.add(DirectoryEngagement(entry_id=entry_id, student_id=student.id, kind=kind, at=utcnow()))
+
+
 def add_to_contacts(db: Session, user: User, entry: DirectoryEntry) -> tuple[Contact, bool]:
     """The entry as one of the student's contacts (source: alumni); once — a second time gives
     back the contact made the first time. Returns the contact and whether it is new."""
-    marker = f"directory:{entry.id}"
+    _engage(db, user, entry.id, Engagement.added)
+    marker = f"{MARKER}{entry.id}"
     existing = db.scalar(select(Contact).where(Contact.owner_id == user.id,
                                                Contact.external_id == marker))
     if existing is not None:

@@ -12,9 +12,20 @@ from app.config import Settings
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn
 from app.db import utcnow
+from app.directory import service as directory
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.interviews.schemas import InterviewIn, InterviewPatch, ItemIn, ItemPatch, ReferralIn
-from app.models import Contact, Interview, InterviewQuestion, Question, Source, Stage, Status, User
+from app.models import (
+    Contact,
+    Engagement,
+    Interview,
+    InterviewQuestion,
+    Question,
+    Source,
+    Stage,
+    Status,
+    User,
+)
 from app.models.interview import CHECKLIST
 from app.models.question import CATEGORIES
 from app.pagination import Order, paginate
@@ -65,6 +76,7 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
         contacts.record_event(db, contact, "interview_completed", interview_id=interview.id,
                               summary="Interview held.")
         contacts.advance_stage(db, contact, Stage.interviewed, "interview held")
+        directory.engaged(db, owner, contact, Engagement.interviewed)
         if not tasks.exists(db, interview, "thank_you"):  # once, even if held twice
             # From the meeting's end, or from now if it is marked held before its planned end.
             end = min(ends_at(interview) or interview.completed_at, interview.completed_at)

@@ -17,12 +17,24 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.contacts import service as contacts
 from app.db import utcnow
+from app.directory import service as directory
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.interviews import service as interviews
 from app.messages import checks, templating
 from app.messages.schemas import MessageIn, MessagePatch, TemplateIn, TemplatePatch
 from app.messages.templating import FIELDS, Blank
-from app.models import Contact, Interview, Kind, Message, MessageStatus, Stage, Status, Template, User
+from app.models import (
+    Contact,
+    Engagement,
+    Interview,
+    Kind,
+    Message,
+    MessageStatus,
+    Stage,
+    Status,
+    Template,
+    User,
+)
 from app.pagination import Order, paginate
 from app.tasks import service as tasks
 
@@ -325,6 +337,7 @@ def _sent(db: Session, owner: User, message: Message, settings: Settings) -> Non
     tasks.complete(db, tasks.pending(db, contact, TASKS_DONE_WHEN_SENT[kind]))
     name = contact.full_name
     if kind in FIRST_CONTACT:
+        directory.engaged(db, owner, contact, Engagement.contacted)
         if not tasks.pending(db, contact, {"follow_up"}):
             tasks.create_task(db, owner, kind="follow_up", contact=contact,
                               title=f"Follow up with {name} if they have not replied",

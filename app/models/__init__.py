@@ -2,7 +2,13 @@
 
 from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
-from app.models.directory import DirectoryEntry, Import, ImportRowError
+from app.models.directory import (
+    DirectoryEngagement,
+    DirectoryEntry,
+    Engagement,
+    Import,
+    ImportRowError,
+)
 from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
@@ -15,7 +21,9 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactTag",
+    "DirectoryEngagement",
     "DirectoryEntry",
+    "Engagement",
     "Format",
     "IdempotencyRecord",
     "Import",

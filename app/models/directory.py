@@ -1,9 +1,10 @@
 """The institution's alumni directory, and the imports that fill it (and students' contacts)."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin
@@ -45,6 +46,29 @@ class DirectoryEntry(IdMixin, TimestampMixin, Base):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class Engagement(StrEnum):
+    """How far a student went with an alumnus or alumna from the directory."""
+
+    added = "added"  # copied into their contacts
+    contacted = "contacted"  # outreach or a LinkedIn note sent
+    interviewed = "interviewed"  # an interview held
+
+
+class DirectoryEngagement(IdMixin, Base):
+    """That one student reached one entry one way, and when (first time only). Staff see counts
+    of these, never who."""
+
+    __tablename__ = "directory_engagements"
+    __table_args__ = (UniqueConstraint("entry_id", "student_id", "kind"),
+                      Index("ix_directory_engagements_at", "at"))
+
+    entry_id: Mapped[str] = mapped_column(ForeignKey("directory_entries.id", ondelete="CASCADE"))
+    student_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
 
 
 class Import(IdMixin, TimestampMixin, Base):

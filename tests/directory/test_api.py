@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.models import Contact, DirectoryEntry
+from app.models import Contact, DirectoryEngagement, DirectoryEntry
 from tests.conftest import api_key, signed_in
 from tests.imports.helpers import assert_error, count, make_staff
 
@@ -357,6 +357,32 @@ def test_add_to_contacts_once(
     assert theirs.status_code == 201 and theirs.json()["id"] != contact["id"]
     assert count(app, Contact) == 2
     assert_error(other.post("/api/v1/directory/01nonexistent0000000000000/add-to-contacts"), 404)
+
+
+def test_adding_contacting_and_interviewing_an_alumnus_is_counted_once_each(
+    people: tuple[TestClient, TestClient, dict[str, dict[str, Any]]], app: FastAPI,
+) -> None:
+    _, student, entries = people
+    jose = entries["José Martínez"]
+    contact = student.post(f"/api/v1/directory/{jose['id']}/add-to-contacts").json()
+    student.post(f"/api/v1/directory/{jose['id']}/add-to-contacts")
+    for _ in range(2):
+        draft = student.post("/api/v1/messages", json={"kind": "outreach",
+                                                       "contact_id": contact["id"]}).json()
+        sent = student.patch(f"/api/v1/messages/{draft['id']}", json={"status": "sent"})
+        assert sent.status_code == 200, sent.text
+    interview = student.post("/api/v1/interviews", json={
+        "contact_id": contact["id"], "scheduled_at": "2026-03-02T15:00:00Z"}).json()
+    held = student.patch(f"/api/v1/interviews/{interview['id']}", json={"status": "completed"})
+    assert held.status_code == 200, held.text
+    # A contact of the student's own (not from the directory) counts for nothing.
+    own = student.post("/api/v1/contacts", json={"first_name": "Ana"}).json()
+    draft = student.post("/api/v1/messages", json={"kind": "outreach", "contact_id": own["id"]})
+    student.patch(f"/api/v1/messages/{draft.json()['id']}", json={"status": "sent"})
+
+    with app.state.sessionmaker() as db:
+        kinds = sorted((e.entry_id, e.kind) for e in db.query(DirectoryEngagement))
+    assert kinds == [(jose["id"], "added"), (jose["id"], "contacted"), (jose["id"], "interviewed")]
 
 
 def test_a_students_key_needs_directory_read(
