@@ -111,12 +111,16 @@ def current_principal(request: Request, principal: MaybePrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_scope(scope: str) -> Callable[[Principal], Principal]:
-    """Any logged-in session, or an API key that carries ``scope``."""
+def require_scope(*scopes: str) -> Callable[[Principal], Principal]:
+    """Any logged-in session, or an API key that carries every one of ``scopes`` (the first one
+    missing is named)."""
 
     def check(principal: CurrentPrincipal) -> Principal:
-        if principal.api_key is not None and scope not in principal.api_key.scopes:
-            raise Forbidden(f"This API key lacks the scope {scope}.", code="missing_scope")
+        if principal.api_key is not None:
+            for scope in scopes:
+                if scope not in principal.api_key.scopes:
+                    raise Forbidden(f"This API key lacks the scope {scope}.",
+                                    code="missing_scope")
         return principal
 
     return check

@@ -5,7 +5,7 @@ import gc
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import errors, openapi
 from app.accounts import pages as account_pages
 from app.accounts import router as account_router
 from app.config import Settings, get_settings
@@ -45,12 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
                        uploads={"/api/v1/imports": settings.import_max_bytes})
     app.add_middleware(SecurityHeaders)

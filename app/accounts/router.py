@@ -110,7 +110,7 @@ def get_me(principal: ProfileReader) -> Any:
     return principal.user
 
 
-Everything = Annotated[Principal, Depends(export.require_scopes(*export.EVERYTHING_SCOPES))]
+Everything = Annotated[Principal, Depends(require_scope(*export.EVERYTHING_SCOPES))]
 
 
 @router.get("/export.json", response_model=export.AccountExport, responses={

@@ -9,7 +9,7 @@ spreadsheet would run as a formula is written as text (``inert``).
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,13 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.schemas import UserOut
-from app.accounts.service import Principal
 from app.contacts import service
 from app.contacts.schemas import ContactOut, EventOut, OrganizationOut
 from app.contacts.service import ContactFilters
 from app.db import utcnow
-from app.deps import CurrentPrincipal
-from app.errors import Forbidden
 from app.interviews.schemas import InterviewOut, ItemOut
 from app.messages.schemas import TemplateOut
 from app.models import (
@@ -175,20 +172,6 @@ def vcard_chunks(factory: sessionmaker[Session], owner_id: str) -> Iterator[byte
 # --- everything a student owns, as one JSON document ---
 
 EVERYTHING_SCOPES = ("profile:read", "contacts:read", "interviews:read", "messages:read")
-
-
-def require_scopes(*scopes: str) -> Callable[[Principal], Principal]:
-    """Any logged-in session, or an API key that carries every one of ``scopes`` (the first
-    one missing is named)."""
-
-    def check(principal: CurrentPrincipal) -> Principal:
-        if principal.api_key is not None:
-            for scope in scopes:
-                if scope not in principal.api_key.scopes:
-                    raise Forbidden(f"This API key lacks the scope {scope}.", code="missing_scope")
-        return principal
-
-    return check
 
 
 class ContactExport(ContactOut):
