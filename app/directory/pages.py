@@ -27,7 +27,8 @@ def directory_page(
                               location=location, graduated_from=rules.year(graduated_from or ""),
                               graduated_to=rules.year(graduated_to or ""))
     entries, next_cursor = service.list_entries(db, principal.user, filters, 50, cursor)
-    form: dict[str, Any] = {k: v for k, v in vars(filters).items() if v not in (None, "")}
+    form: dict[str, Any] = {k: v for k, v in vars(filters).items()
+                            if v not in (None, "") and k != "include_deleted"}
     more = {k: str(v) for k, v in form.items()}
     block = "results" if request.headers.get("HX-Target") == "results" else None
     staff = service.is_staff(principal.user)
