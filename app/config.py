@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     # Import files may be larger: refused (413) before they are read whole.
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # A directory batch (up to 1,000 entries) may be larger than other requests.
+    directory_batch_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+    # A sync read (?updated_since=) leaves out rows changed in the last this many seconds: a
+    # transaction that stamped a row that long ago may still be committing it. It must be
+    # longer than any directory write takes to commit.
+    sync_settle_seconds: float = Field(default=5, ge=0, le=3600)
 
     # The follow-through: when the workflow's tasks fall due. Business days skip weekends and
     # the holidays (ISO dates, comma-separated: 2026-11-26,2026-12-25).

@@ -126,6 +126,19 @@ def require_scope(*scopes: str) -> Callable[[Principal], Principal]:
     return check
 
 
+def require_any_scope(*scopes: str) -> Callable[[Principal], Principal]:
+    """Any logged-in session, or an API key that carries at least one of ``scopes`` (the
+    route then checks the one its target needs)."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.api_key is not None and not set(scopes) & set(principal.api_key.scopes):
+            raise Forbidden(f"This API key lacks the scope {' or '.join(scopes)}.",
+                            code="missing_scope")
+        return principal
+
+    return check
+
+
 def session_principal(principal: CurrentPrincipal) -> Principal:
     """Routes that manage credentials: a browser session only, never an API key."""
     if principal.session is None:

@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
-                       uploads={"/api/v1/imports": settings.import_max_bytes})
+                       uploads={"/api/v1/imports": settings.import_max_bytes,
+                                "/api/v1/directory/batch": settings.directory_batch_max_bytes})
     app.add_middleware(SecurityHeaders)
 
     @app.get("/api/v1/health", tags=["meta"])

@@ -11,7 +11,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from app.deps import SESSION_COOKIE, current_principal, require_scope, session_principal
+from app.deps import (
+    SESSION_COOKIE,
+    current_principal,
+    require_any_scope,
+    require_scope,
+    session_principal,
+)
 
 SECURITY_SCHEMES = {
     "apiKey": {"type": "http", "scheme": "bearer",
@@ -35,20 +41,32 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(dependency)
 
 
+def _scopes(calls: set[Callable[..., Any]], factory: Callable[..., Any]) -> list[str]:
+    """The scopes that checks made by ``factory`` (``require_scope`` and the like) ask for."""
+    return sorted({str(scope) for call in calls if call.__qualname__ == factory().__qualname__
+                   for scope in inspect.getclosurevars(call).nonlocals["scopes"]})
+
+
+def _names(scopes: list[str]) -> str:
+    return ", ".join(f"`{scope}`" for scope in scopes)
+
+
 def _document(operation: dict[str, Any], route: APIRoute) -> None:
     """Who may call the operation: nobody in particular, a browser session only, or a session
     or an API key with the scopes named."""
     calls = set(_calls(route.dependant))
-    scopes = sorted({str(scope) for call in calls
-                     if call.__qualname__ == require_scope().__qualname__
-                     for scope in inspect.getclosurevars(call).nonlocals["scopes"]})
+    scopes = _scopes(calls, require_scope)
+    either = _scopes(calls, require_any_scope)
     if session_principal in calls:
         operation["security"] = [{"session": []}]
         note = "Only from a logged-in browser session: API keys are refused."
     elif current_principal in calls:
         operation["security"] = [{"apiKey": []}, {"session": []}]
-        note = f"API keys need the scope{'s' * (len(scopes) > 1)} " \
-               f"{', '.join(f'`{s}`' for s in scopes)}." if scopes else ""
+        notes = [f"API keys need the scope{'s' * (len(scopes) > 1)} {_names(scopes)}."] \
+            if scopes else []
+        if either:
+            notes.append(f"API keys need one of the scopes {_names(either)}.")
+        note = " ".join(notes)
     else:
         operation["security"] = []
         note = ""

@@ -24,13 +24,16 @@ SECRET_WORD = "Zanzibarian"
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/interviews/{interview_id}/questions"): {"text": "Why?"},
     ("POST", "/api/v1/interviews/{interview_id}/referrals"): {"first_name": "Kim"},
+    ("PUT", "/api/v1/directory/by-external-id/{external_id}"): {"first_name": "Kim"},
 }
+HIDDEN_EXTERNAL_ID = "CRM/hidden-1"  # with a slash, as some CRMs' ids have
 
 
 def hidden_entry(app: FastAPI) -> str:
     """A directory entry that does not accept requests: students never see it."""
     with Session(app.state.engine) as db:
-        entry = directory.create_entry(db, {"first_name": SECRET_WORD, "accepts_requests": False})
+        entry = directory.create_entry(db, {"first_name": SECRET_WORD, "accepts_requests": False,
+                                            "external_id": HIDDEN_EXTERNAL_ID})
         db.commit()
         return entry.id
 
@@ -72,7 +75,7 @@ def maya_owns(app: FastAPI, make_client: Callable[[], TestClient]) -> dict[str, 
             "question_id": question["id"], "interview_id": interview["id"],
             "item_id": item["id"], "task_id": task["id"], "template_id": template["id"],
             "message_id": message["id"], "import_id": upload.json()["id"],
-            "entry_id": hidden_entry(app)}
+            "entry_id": hidden_entry(app), "external_id": HIDDEN_EXTERNAL_ID}
 
 
 @pytest.fixture
@@ -93,7 +96,7 @@ def _all_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIR
 
 def _routes_with_ids(app: FastAPI) -> list[tuple[str, str, list[str]]]:
     return [
-        (method, path, re.findall(r"{(\w+)}", path))
+        (method, re.sub(r"{(\w+):\w+}", r"{\1}", path), re.findall(r"{(\w+)[:}]", path))
         for path, route in _all_routes(app.routes) if "{" in path
         for method in sorted(route.methods - {"HEAD"})
     ]
@@ -111,11 +114,24 @@ def test_every_route_with_an_id_answers_404_for_another_students_id(
         body = BODIES.get((method, path), {}) if method in {"POST", "PUT", "PATCH"} else None
         response = jon.request(method, url, json=body)
         # A hidden directory entry is not found; changing one is for staff only.
-        expected = {403, 404} if "entry_id" in params and method != "GET" else {404}
+        directory = {"entry_id", "external_id"} & set(params)
+        expected = {403, 404} if directory and method != "GET" else {404}
         assert response.status_code in expected, (
             f"{method} {path} answered {response.status_code}"
             + (" (give it a valid body in BODIES)" if response.status_code == 422 else ""))
         assert SECRET_WORD not in response.text, f"{method} {path} leaked data"
+
+
+def test_a_student_cannot_batch_write_the_directory(
+    app: FastAPI, jon: TestClient, maya_owns: dict[str, str]
+) -> None:
+    response = jon.post("/api/v1/directory/batch", json={"items": [
+        {"external_id": HIDDEN_EXTERNAL_ID, "first_name": "Changed", "accepts_requests": True}]})
+    assert response.status_code == 403 and SECRET_WORD not in response.text
+    with Session(app.state.engine) as db:
+        entry = directory.find_by_external_id(db, HIDDEN_EXTERNAL_ID)
+        assert entry is not None
+        assert (entry.first_name, entry.accepts_requests) == (SECRET_WORD, False)
 
 
 def mine_id(client: TestClient) -> str:

@@ -27,18 +27,24 @@ def directory_page(
                               location=location, graduated_from=rules.year(graduated_from or ""),
                               graduated_to=rules.year(graduated_to or ""))
     entries, next_cursor = service.list_entries(db, principal.user, filters, 50, cursor)
-    form: dict[str, Any] = {k: v for k, v in vars(filters).items() if v not in (None, "")}
+    form: dict[str, Any] = {k: v for k, v in vars(filters).items()
+                            if v not in (None, "") and k != "include_deleted"}
     more = {k: str(v) for k, v in form.items()}
     block = "results" if request.headers.get("HX-Target") == "results" else None
+    staff = service.is_staff(principal.user)
     return render(request, "directory/list.html", {
         "entries": entries, "next_cursor": next_cursor, "form": form,
         "more": urlencode({**more, "cursor": next_cursor}) if next_cursor else None,
-        "staff": service.is_staff(principal.user)}, block=block)
+        "staff": staff,
+        "requests": service.requests_this_month(db, [e.id for e in entries]) if staff else {},
+    }, block=block)
 
 
 @router.get("/directory/{entry_id}", response_class=HTMLResponse)
 def entry_page(entry_id: str, request: Request, principal: PagePrincipal,
                db: DbSession) -> Response:
     entry = service.get_entry(db, principal.user, entry_id)
+    staff = service.is_staff(principal.user)
+    requests = service.requests_this_month(db, [entry.id])[entry.id] if staff else 0
     return render(request, "directory/entry.html",
-                  {"entry": entry, "staff": service.is_staff(principal.user)})
+                  {"entry": entry, "staff": staff, "requests": requests})

@@ -21,6 +21,9 @@ LIMITS = {"first_name": 100, "last_name": 100, "email": 320, "title": 200,
           "major": 200, "linkedin_url": 500, "external_id": 200}
 FIELDS = (*LIMITS, "graduation_year", "accepts_requests")
 NULLABLE = {"email", "external_id", "graduation_year"}
+# Set by staff through the API, never by an import file: not one of FIELDS.
+CAPACITY = "monthly_capacity"
+MAX_CAPACITY = 10_000
 YES = {"y", "yes", "true", "t", "1", "on", "x"}
 NO = {"n", "no", "false", "f", "0", "off"}
 
@@ -92,6 +95,19 @@ def clean(values: Mapping[str, Any], partial: bool = False) -> tuple[dict[str, A
                 out[name] = False
             else:
                 problems.append((name, str(value), "Use yes or no."))
+        elif name == CAPACITY:
+            if value is None or value == "":
+                out[name] = None
+                continue
+            number = value if isinstance(value, int) and not isinstance(value, bool) else (
+                int(value) if isinstance(value, str) and value.strip().isascii()
+                and value.strip().isdigit() and len(value.strip()) < 9 else None)
+            if number is None or not 1 <= number <= MAX_CAPACITY:
+                problems.append((name, str(value)[:200],
+                                 f"Enter a whole number from 1 to {MAX_CAPACITY:,}, or nothing "
+                                 "for no limit."))
+                continue
+            out[name] = number
         else:
             problems.append((name, str(value)[:200], "This is not a field of a directory entry."))
     if not partial and not out.get("first_name") and not any(p[0] == "first_name" for p in problems):

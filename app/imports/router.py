@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.service import Principal
-from app.deps import CurrentPrincipal, DbSession
+from app.deps import DbSession, require_any_scope
 from app.errors import ERROR_RESPONSES, Forbidden, ValidationFailed
 from app.imports import rows, service
 from app.imports.reading import FileProblem, open_source
@@ -23,6 +23,9 @@ router = APIRouter(prefix="/api/v1", tags=["imports"], responses=ERROR_RESPONSES
 
 SCOPE = {"contacts": "contacts:write", "directory": "directory:write"}
 READ_SCOPE = {"contacts": "contacts:read", "directory": "directory:read"}
+# A key needs one of these to reach the route at all; then the scope of the import's target.
+Importer = Annotated[Principal, Depends(require_any_scope(*SCOPE.values()))]
+ImportReader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPE.values()))]
 
 
 def _scoped(principal: Principal, scope: str) -> None:
@@ -39,7 +42,7 @@ def out(db: Session, job: Import) -> dict[str, Any]:
 
 @router.post("/imports", status_code=201, response_model=ImportOut)
 def create_import(
-    request: Request, principal: CurrentPrincipal, db: DbSession,
+    request: Request, principal: Importer, db: DbSession,
     file: Annotated[UploadFile, File(description="CSV, LinkedIn Connections.csv, Google "
                                                  "Contacts CSV, vCard or JSON.")],
     target: Annotated[Target, Form()] = "contacts",
@@ -88,7 +91,7 @@ def _preview(file: UploadFile, fmt: str, columns: dict[str, str] | None,
     return first
 
 
-def readable_import(import_id: str, principal: CurrentPrincipal, db: DbSession) -> Import:
+def readable_import(import_id: str, principal: ImportReader, db: DbSession) -> Import:
     """An import of the caller's; through a key, one that may read where it went."""
     job = service.get_import(db, principal.user, import_id)
     _scoped(principal, READ_SCOPE[job.target])
@@ -96,10 +99,8 @@ def readable_import(import_id: str, principal: CurrentPrincipal, db: DbSession) 
 
 
 @router.get("/imports", response_model=Page[ImportOut])
-def list_imports(principal: CurrentPrincipal, db: DbSession, limit: Limit = 20,
+def list_imports(principal: ImportReader, db: DbSession, limit: Limit = 20,
                  cursor: Cursor = None) -> Any:
-    if principal.api_key is not None and not set(READ_SCOPE.values()) & set(principal.api_key.scopes):
-        raise Forbidden("This API key lacks the scope contacts:read.", code="missing_scope")
     items, next_cursor = service.list_imports(db, principal.user, limit, cursor)
     if principal.api_key is not None:
         items = [job for job in items if READ_SCOPE[job.target] in principal.api_key.scopes]

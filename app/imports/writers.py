@@ -77,8 +77,8 @@ class DirectoryWriter:
     """Batches of checked entries (dicts from ``rules.clean``) into the directory."""
 
     table: Table = DirectoryEntry.__table__  # type: ignore[assignment]
-    columns = ("id", *rules.FIELDS, "email_key", "sort_name", "search_text",
-               "version", "created_at", "updated_at")
+    columns = ("id", *rules.FIELDS, rules.CAPACITY, "deleted_at", "email_key", "sort_name",
+               "search_text", "version", "created_at", "updated_at")
 
     def __init__(self, db: Session) -> None:
         self.db = db
@@ -142,7 +142,8 @@ class DirectoryWriter:
         now = utcnow()
         # What a new row starts from; on SQLite its moments already in their stored form.
         stamp = self.stamp(now) if self.sqlite else now
-        blank = {**BLANK, "version": 1, "created_at": stamp, "updated_at": stamp, "new": True}
+        blank = {**BLANK, rules.CAPACITY: None, "deleted_at": None, "version": 1,
+                 "created_at": stamp, "updated_at": stamp, "new": True}
         inserts: list[dict[str, Any]] = []
         changed: dict[str, dict[str, Any]] = {}
         unchanged = 0
@@ -156,6 +157,9 @@ class DirectoryWriter:
                 inserts.append(row)
                 remember(row)
                 continue
+            if match["deleted_at"] is not None:  # a tombstone: the row brings the entry back
+                match.update({k: v for k, v in BLANK.items() if k != "external_id"},
+                             deleted_at=None)
             changes = {f: v for f, v in entry.items()
                        if v not in ("", None) and not _same(f, match.get(f), v)}
             if not changes:
@@ -189,8 +193,9 @@ class DirectoryWriter:
         columns = [*rules.FIELDS, "email_key", "sort_name", "search_text"]
         self.db.execute(
             update(self.table).where(t.id == bindparam("v_id")).values(
+                # What an import writes is live: a tombstone it matched comes back.
                 {**{c: bindparam(f"v_{c}") for c in columns}, "version": t.version + 1,
-                 "updated_at": now}),
+                 "updated_at": now, "deleted_at": None}),
             [{"v_id": row["id"], **{f"v_{c}": row[c] for c in columns}} for row in rows])
 
 

@@ -201,8 +201,9 @@ def remove_item(request: Request, principal: Writer, db: DbSession, interview: W
 @router.post("/interviews/{interview_id}/referrals", status_code=201, response_model=ContactOut)
 @form("interviews/conversation.html", "referral_form")
 def add_referral(body: ReferralIn, request: Request, principal: Writer, db: DbSession,
-                 interview: WritableInterview,
-                 _: Annotated[Principal, Depends(require_scope("contacts:write"))]) -> Any:
+                 # Both scopes are checked before the interview is looked for.
+                 _: Annotated[Principal, Depends(require_scope("contacts:write"))],
+                 interview: WritableInterview) -> Any:
     """Add one of the "one or two other people" as a contact referred by the interviewee."""
     contact = service.add_referral(db, principal.user, interview, body)
     if is_htmx(request):

@@ -37,6 +37,11 @@ class DirectoryEntry(IdMixin, TimestampMixin, Base):
     linkedin_url: Mapped[str] = mapped_column(String(500), default="")
     external_id: Mapped[str | None] = mapped_column(String(200))
     accepts_requests: Mapped[bool] = mapped_column(default=True)
+    # How many students may add this person in a calendar month (UTC); None: no limit.
+    monthly_capacity: Mapped[int | None]
+    # Set when the entry was deleted: its personal fields are blanked and only the id, the
+    # external id and the moments stay, so an integration's sync learns of the deletion.
+    deleted_at: Mapped[datetime | None]
     sort_name: Mapped[str] = mapped_column(String(201), default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(default=1)

@@ -261,6 +261,7 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+@pytest.mark.usefixtures("no_settle_delay")
 def test_updated_since_pages_oldest_first_and_stable_while_entries_are_added(
     people: tuple[TestClient, TestClient, dict[str, dict[str, Any]]]
 ) -> None:
