@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
 
+    # The JSON API's rate limits: requests per window, per API key and per user (browser
+    # session), shared by every app process through the database. 0 turns a limit off.
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    rate_limit_per_key: int = Field(default=600, ge=0)
+    rate_limit_per_user: int = Field(default=300, ge=0)
+
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     # Import files may be larger: refused (413) before they are read whole.
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app import ratelimit
 from app.accounts import service
 from app.accounts.service import Principal
 from app.config import Settings
@@ -82,6 +83,8 @@ class Viewer:
 
 
 def optional_principal(request: Request, db: DbSession, settings: AppSettings) -> Principal | None:
+    """Who is calling, if anyone. An API request with credentials is counted against its rate
+    limit here: every API route resolves this once, before its own work."""
     principal = _from_request(request, db, settings)
     if principal is not None:
         user = principal.user
@@ -89,6 +92,8 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
         request.state.via_key = principal.api_key is not None
         if principal.session is not None:
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)
+        if request.url.path.startswith("/api/"):
+            ratelimit.enforce(request, db, settings, principal)
     return principal
 
 

@@ -112,6 +112,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
+
+def _header(description: str, kind: str = "integer") -> dict[str, Any]:
+    return {"description": description, "schema": {"type": kind}}
+
+
+# The API's rate limits (app/ratelimit.py) send the RateLimit-* headers on every answer to a
+# request with an API key or a session; the 429 is where an integrator must read them.
+ERROR_RESPONSES[429]["headers"] = {
+    "Retry-After": _header("Seconds to wait before sending the request again."),
+    "RateLimit-Limit": _header("Requests allowed in each window, for this API key or, with a "
+                               "browser session, for this user."),
+    "RateLimit-Remaining": _header("Requests left in the current window."),
+    "RateLimit-Reset": _header("Seconds until the current window ends and the budget is whole "
+                               "again."),
+    "RateLimit-Policy": _header("The limit and the window's length in seconds, e.g. `600;w=60`.",
+                                "string"),
+}
+
 _HTTP_CODES = {
     400: ("bad_request", "The request could not be understood."),
     401: ("not_authenticated", "Log in, or send a valid API key, to use this."),

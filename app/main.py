@@ -25,6 +25,7 @@ from app.messages import router as message_router
 from app.middleware import BodyLimit, SecurityHeaders
 from app.questions import pages as question_pages
 from app.questions import router as question_router
+from app.ratelimit import RateLimitHeaders
 from app.tasks import pages as task_pages
 from app.tasks import router as task_router
 from app.web import ROOT
@@ -33,6 +34,12 @@ DESCRIPTION = """
 Rapport helps students run informational interviews. Authenticate with the session cookie
 (browser) or `Authorization: Bearer <api key>`. Errors always look like
 `{"error": "<code>", "detail": "<sentence>", "fields": [{"field", "message"}]}`.
+
+Requests with an API key are rate limited per key, and requests with a session per user, in
+fixed windows. Every such answer carries `RateLimit-Limit`, `RateLimit-Remaining`,
+`RateLimit-Reset` (seconds until the window ends) and `RateLimit-Policy` (`600;w=60`: 600
+requests per 60 seconds). Over the limit the answer is `429` with `Retry-After` (seconds), and
+the request was not carried out: wait, then send it again.
 """
 
 
@@ -57,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        uploads={"/api/v1/imports": settings.import_max_bytes,
                                 "/api/v1/directory/batch": settings.directory_batch_max_bytes})
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RateLimitHeaders)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

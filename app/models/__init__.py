@@ -13,6 +13,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
 from app.models.question import Question
+from app.models.ratelimit import RateLimitCounter
 
 __all__ = [
     "ApiKey",
@@ -36,6 +37,7 @@ __all__ = [
     "MessageStatus",
     "Organization",
     "Question",
+    "RateLimitCounter",
     "Role",
     "Source",
     "Stage",
