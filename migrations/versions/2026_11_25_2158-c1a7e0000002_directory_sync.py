@@ -2,7 +2,7 @@
 deletion, and an entry may cap how many students add it in a month (monthly_capacity).
 
 Revision ID: c1a7e0000002
-Revises: b7e1a0c2d300
+Revises: c1a7e0000001
 Create Date: 2026-11-25 21:58:57.130049
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'c1a7e0000002'
-down_revision: str | None = 'b7e1a0c2d300'
+down_revision: str | None = 'c1a7e0000001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
