@@ -19,6 +19,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.imports.writers import entry_derived, fold, index_directory, last_rowid
 from app.models import Contact, DirectoryEngagement, DirectoryEntry, Engagement, Role, Source, User
 from app.pagination import Order, paginate
+from app.webhooks import service as webhooks
 
 STAFF = {Role.staff, Role.admin}
 
@@ -124,6 +125,7 @@ def create_entry(db: Session, values: dict[str, Any]) -> DirectoryEntry:
     db.add(entry)
     db.flush()
     index_directory(db, after)
+    webhooks.entry_created(db, entry)
     return entry
 
 
@@ -136,11 +138,13 @@ def update_entry(db: Session, entry: DirectoryEntry, values: dict[str, Any]) -> 
         setattr(entry, name, value)
     for name, value in entry_derived({f: getattr(entry, f) for f in rules.FIELDS}).items():
         setattr(entry, name, value)
+    webhooks.entry_updated(db, entry)
     db.flush()
     return entry
 
 
 def delete_entry(db: Session, entry: DirectoryEntry) -> None:
+    webhooks.entry_deleted(db, entry)
     db.delete(entry)
     db.flush()
 
@@ -162,7 +166,10 @@ def _engage(db: Session, student: User, entry_id: str, kind: Engagement) -> None
             DirectoryEngagement.entry_id == entry_id, DirectoryEngagement.student_id == student.id,
             DirectoryEngagement.kind == kind)) is not None:
         return
-    db.add(DirectoryEngagement(entry_id=entry_id, student_id=student.id, kind=kind, at=utcnow()))
+    engagement = DirectoryEngagement(entry_id=entry_id, student_id=student.id, kind=kind,
+                                     at=utcnow())
+    db.add(engagement)
+    webhooks.engaged(db, student, engagement)
 
 
 def add_to_contacts(db: Session, user: User, entry: DirectoryEntry) -> tuple[Contact, bool]:

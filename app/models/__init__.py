@@ -13,6 +13,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
 from app.models.question import Question
+from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "ApiKey",
@@ -21,6 +22,7 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactTag",
+    "DeliveryStatus",
     "DirectoryEngagement",
     "DirectoryEntry",
     "Engagement",
@@ -44,4 +46,7 @@ __all__ = [
     "TaskStatus",
     "Template",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]
