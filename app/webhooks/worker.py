@@ -32,6 +32,7 @@ from app.webhooks import addresses, signing
 
 log = logging.getLogger("rapport.webhooks")
 LONGEST_DELAY = timedelta(hours=6)
+PRUNE_EVERY = timedelta(hours=1)
 USER_AGENT = "Rapport-Webhooks/1"
 
 
@@ -61,6 +62,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_token(4)}"
         # Long enough for a whole try (connecting, sending, the answer's headers).
         self.lease = timedelta(seconds=4 * settings.webhooks_timeout_seconds + 30)
+        self.pruned_at: datetime | None = None
 
     # --- claiming ---
 
@@ -109,7 +111,10 @@ class Worker:
 
     def drain(self) -> int:
         """Send every delivery that is due now, one after another; how many were tried."""
-        self.prune()
+        # Hourly at most: on SQLite even a delete of nothing waits for the write lock.
+        if self.pruned_at is None or self.clock() - self.pruned_at > PRUNE_EVERY:
+            self.prune()
+            self.pruned_at = self.clock()
         tried = 0
         with httpx.Client(timeout=self.settings.webhooks_timeout_seconds,
                           follow_redirects=False, trust_env=False) as client:
