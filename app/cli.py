@@ -1,6 +1,8 @@
 """The `rapport` command."""
 
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from app.config import get_settings
 from app.db import make_engine, make_sessionmaker, session_scope
 from app.errors import AppError
 from app.models import Role
+from app.webhooks.worker import Worker, start_in_background
 
 app = typer.Typer(help="Rapport: informational interviews for students.", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -51,9 +54,41 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     out.print(f"Rapport is running at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port,
-                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
-                log_level="info")
+    # Webhook deliveries go out from this process too, unless a separate `rapport worker` runs
+    # (several processes doing both is safe: each delivery is leased to one of them).
+    stop = start_in_background(settings) if settings.webhooks_worker_in_app else None
+    try:
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port,
+                    proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                    log_level="info")
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
+) -> None:
+    """Send webhook deliveries: what is due, then whatever falls due, until stopped. Run as many
+    as you like, on any machine: no delivery is sent by two of them."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    sender = Worker(make_sessionmaker(engine), settings)
+    try:
+        if once:
+            tried = sender.drain()
+            out.print(f"{tried} webhook deliver{'y' if tried == 1 else 'ies'} tried.")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        out.print("Sending webhook deliveries (Ctrl+C stops it).")
+        try:
+            sender.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        engine.dispose()
 
 
 @app.command()

@@ -52,6 +52,19 @@ class Settings(BaseSettings):
     reconnect_months: int = Field(default=3, ge=1, le=24)
     holidays: Annotated[list[date], NoDecode] = []
 
+    # Webhooks. Addresses on loopback, link-local or private networks are refused unless
+    # allowed here (a receiver on the same machine, in tests or on a closed network).
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhooks_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhooks_retry_seconds: int = Field(default=30, ge=1)  # the first retry; each one doubles
+    webhooks_poll_seconds: float = Field(default=5, gt=0)
+    # Delivered and failed deliveries are deleted this long after the event (their bodies may
+    # name a student who chose to share).
+    webhooks_keep_days: int = Field(default=30, ge=1)
+    # `rapport serve` also sends deliveries, in a thread (safe in several processes at once).
+    webhooks_worker_in_app: bool = True
+
     host: str = "127.0.0.1"
     port: int = 8000
     # Proxies whose X-Forwarded-For/-Proto are believed (the client address, https cookies).

@@ -29,6 +29,8 @@ from app.ratelimit import RateLimitHeaders
 from app.tasks import pages as task_pages
 from app.tasks import router as task_router
 from app.web import ROOT
+from app.webhooks import pages as webhook_pages
+from app.webhooks import router as webhook_router
 
 DESCRIPTION = """
 Rapport helps students run informational interviews. Authenticate with the session cookie
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_router.router)
     app.include_router(directory_router.router)
     app.include_router(import_router.router)
+    app.include_router(webhook_router.router)
     app.include_router(home_pages.router)
     app.include_router(account_pages.router)
     app.include_router(contact_pages.router)
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_pages.router)
     app.include_router(directory_pages.router)
     app.include_router(import_pages.router)
+    app.include_router(webhook_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     # What was built at start-up lives as long as the app: keep the garbage collector from

@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.directory import service as directory
+from app.models import User, WebhookDelivery
+from app.webhooks import service as webhooks
 from tests.conftest import api_key, signed_in
 
 SECRET_WORD = "Zanzibarian"
@@ -36,6 +38,21 @@ def hidden_entry(app: FastAPI) -> str:
                                             "external_id": HIDDEN_EXTERNAL_ID})
         db.commit()
         return entry.id
+
+
+def office_webhook(app: FastAPI) -> tuple[str, str]:
+    """A webhook of career services and one delivery of it: staff configuration, which no
+    student reaches (403), whatever the id."""
+    with Session(app.state.engine) as db:
+        staff = User(email="office@uni.edu", password_hash="x", name="Office", role="staff")
+        db.add(staff)
+        db.flush()
+        hook = webhooks.create_webhook(db, app.state.settings, staff, "https://93.184.215.14/",
+                                       ["directory.entry.created"], description=SECRET_WORD)
+        directory.create_entry(db, {"first_name": SECRET_WORD})
+        delivery = db.query(WebhookDelivery).one()
+        db.commit()
+        return hook.id, delivery.id
 
 
 @pytest.fixture
@@ -75,7 +92,8 @@ def maya_owns(app: FastAPI, make_client: Callable[[], TestClient]) -> dict[str, 
             "question_id": question["id"], "interview_id": interview["id"],
             "item_id": item["id"], "task_id": task["id"], "template_id": template["id"],
             "message_id": message["id"], "import_id": upload.json()["id"],
-            "entry_id": hidden_entry(app), "external_id": HIDDEN_EXTERNAL_ID}
+            "entry_id": hidden_entry(app), "external_id": HIDDEN_EXTERNAL_ID,
+            **dict(zip(("webhook_id", "delivery_id"), office_webhook(app), strict=True))}
 
 
 @pytest.fixture
@@ -113,9 +131,12 @@ def test_every_route_with_an_id_answers_404_for_another_students_id(
         url = path.format(**{p: maya_owns[p] for p in params})
         body = BODIES.get((method, path), {}) if method in {"POST", "PUT", "PATCH"} else None
         response = jon.request(method, url, json=body)
-        # A hidden directory entry is not found; changing one is for staff only.
+        # A hidden directory entry is not found; changing one is for staff only. Webhooks are
+        # the career office's: a student is refused (403) before any id is looked at.
         directory = {"entry_id", "external_id"} & set(params)
         expected = {403, 404} if directory and method != "GET" else {404}
+        if "webhook_id" in params:
+            expected = {403}
         assert response.status_code in expected, (
             f"{method} {path} answered {response.status_code}"
             + (" (give it a valid body in BODIES)" if response.status_code == 422 else ""))

@@ -129,7 +129,9 @@ def update_me(body: ProfileIn, request: Request, principal: ProfileWriter, db: D
     user = service.update_profile(db, principal.user, body)
     if is_htmx(request):
         context = {"form": UserOut.model_validate(user).model_dump(), "saved": True}
-        return render(request, "accounts/settings.html", context, block="profile_form")
+        # The sharing checkbox saves on its own and redraws only itself.
+        block = "sharing" if request.headers.get("HX-Target") == "sharing" else "profile_form"
+        return render(request, "accounts/settings.html", context, block=block)
     return user
 
 

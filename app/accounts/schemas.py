@@ -68,6 +68,10 @@ class ProfileIn(Input):
     graduation_year: Year = None
     signature: Annotated[str, Field(max_length=2000)] | None = None
     timezone: Annotated[str, Field(max_length=64)] | None = None
+    share_engagement_with_career_office: bool = Field(default=False, description=(
+        "Send my name and email with the directory engagement events career services "
+        "receives (when I add, write to or interview an alumnus). Off: those events are "
+        "anonymous."))
 
     @field_validator("timezone")
     @classmethod
@@ -95,6 +99,7 @@ class UserOut(BaseModel):
     graduation_year: int | None
     signature: str
     timezone: str
+    share_engagement_with_career_office: bool
     created_at: datetime
     updated_at: datetime
 

@@ -22,6 +22,7 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.imports.writers import BLANK, entry_derived, fold, index_directory, last_rowid
 from app.models import Contact, DirectoryEngagement, DirectoryEntry, Engagement, Role, Source, User
 from app.pagination import Order, paginate
+from app.webhooks import service as webhooks
 
 STAFF = {Role.staff, Role.admin}
 
@@ -201,6 +202,7 @@ def create_entry(db: Session, values: dict[str, Any]) -> DirectoryEntry:
     db.add(entry)
     db.flush()
     index_directory(db, after)
+    webhooks.entry_created(db, entry)
     return entry
 
 
@@ -213,6 +215,7 @@ def update_entry(db: Session, entry: DirectoryEntry, values: dict[str, Any]) -> 
         setattr(entry, name, value)
     for name, value in entry_derived({f: getattr(entry, f) for f in rules.FIELDS}).items():
         setattr(entry, name, value)
+    webhooks.entry_updated(db, entry)
     db.flush()
     return entry
 
@@ -226,6 +229,7 @@ def _revive(db: Session, entry: DirectoryEntry, checked: dict[str, Any]) -> Dire
     entry.deleted_at = None
     entry.created_at = entry.updated_at = now
     db.flush()
+    webhooks.entry_created(db, entry)
     return entry
 
 
@@ -235,6 +239,7 @@ def delete_entry(db: Session, entry: DirectoryEntry) -> None:
     for name, value in _BLANK.items():
         setattr(entry, name, value)
     entry.deleted_at = entry.updated_at = utcnow()
+    webhooks.entry_deleted(db, entry)
     db.flush()
 
 
@@ -315,7 +320,10 @@ def _engage(db: Session, student: User, entry_id: str, kind: Engagement) -> None
             DirectoryEngagement.entry_id == entry_id, DirectoryEngagement.student_id == student.id,
             DirectoryEngagement.kind == kind)) is not None:
         return
-    db.add(DirectoryEngagement(entry_id=entry_id, student_id=student.id, kind=kind, at=utcnow()))
+    engagement = DirectoryEngagement(entry_id=entry_id, student_id=student.id, kind=kind,
+                                     at=utcnow())
+    db.add(engagement)
+    webhooks.engaged(db, student, engagement)
 
 
 def add_to_contacts(db: Session, user: User, entry: DirectoryEntry) -> tuple[Contact, bool]:

@@ -31,6 +31,7 @@ from app.imports.reading import FileProblem, open_source
 from app.imports.writers import ContactsWriter, DirectoryWriter
 from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
+from app.webhooks import service as webhooks
 
 BATCH = 5000
 # A student's contacts go in one by one through the contacts' rules: smaller batches keep
@@ -178,6 +179,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         if not dry_run:
             job.status, job.problem = "failed", f"Stopped after row {job.lines_done}."
             job.finished_at = utcnow()
+            webhooks.import_finished(db, job)
             db.commit()
         raise failed[0]
     job.status, job.problem = status, problem
@@ -192,6 +194,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         db.add(job)
         db.add_all(ImportRowError(import_id=job.id, row=e.row, field=e.field, value=e.value,
                                   message=e.message, cells=e.cells) for e in kept)
+    else:
+        webhooks.import_finished(db, job)
     db.commit()
     return job
 

@@ -14,6 +14,7 @@ from app.models.interview import Format, Interview, InterviewQuestion, Status, T
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
 from app.models.question import Question
 from app.models.ratelimit import RateLimitCounter
+from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "ApiKey",
@@ -22,6 +23,7 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactTag",
+    "DeliveryStatus",
     "DirectoryEngagement",
     "DirectoryEntry",
     "Engagement",
@@ -46,4 +48,7 @@ __all__ = [
     "TaskStatus",
     "Template",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

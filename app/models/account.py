@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
@@ -28,6 +28,10 @@ class User(IdMixin, TimestampMixin, Base):
     graduation_year: Mapped[int | None]
     signature: Mapped[str] = mapped_column(Text, default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The student's own choice: their name and email go with the directory engagement events
+    # sent to career services' systems. Off unless they turn it on.
+    share_engagement_with_career_office: Mapped[bool] = mapped_column(
+        default=False, server_default=false())
 
     api_keys: Mapped[list["ApiKey"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

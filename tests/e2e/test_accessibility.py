@@ -364,6 +364,51 @@ def open_directory_as_staff(page: Page, base_url: str) -> None:
     expect(page.get_by_text("Not accepting requests: hidden from students").first).to_be_visible()
 
 
+# --- webhooks (staff) ----------------------------------------------------------------------
+
+PUBLIC_RECEIVER = "https://93.184.215.14/rapport-events"  # an address literal: no DNS needed
+
+
+def open_webhooks(page: Page, base_url: str) -> None:
+    """A staff member with a webhook, after a directory import queued its one event."""
+    csrf = log_in(page, base_url, STAFF_EMAIL, STAFF_NAME)
+    make_staff(DATABASE["url"])
+    response = page.request.post(f"{base_url}/api/v1/webhooks", headers={"X-CSRF-Token": csrf},
+                                 data={"url": PUBLIC_RECEIVER, "description": "Slate: alumni sync",
+                                       "events": ["import.completed", "directory.entry.updated"]})
+    assert response.status == 201, response.text()
+    upload(page, base_url, csrf, "alumni-export.csv",
+           (SAMPLES / "alumni-export.csv").read_bytes(), target="directory")
+    page.goto(f"{base_url}/webhooks")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    expect(page.locator("#delivery-list").get_by_text("Waiting")).to_be_visible()
+
+
+def open_webhooks_after_adding_one(page: Page, base_url: str) -> None:
+    log_in(page, base_url, STAFF_EMAIL, STAFF_NAME)
+    make_staff(DATABASE["url"])
+    page.goto(f"{base_url}/webhooks")
+    page.get_by_label("Address (URL)").fill(PUBLIC_RECEIVER)
+    page.get_by_label("import.completed").check()
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.locator("#new-webhook-secret")).to_contain_text("whsec_")
+    expect(page.locator("#webhook-list")).to_contain_text(PUBLIC_RECEIVER)
+
+
+def open_webhooks_after_a_refused_address(page: Page, base_url: str) -> None:
+    log_in(page, base_url, STAFF_EMAIL, STAFF_NAME)
+    make_staff(DATABASE["url"])
+    page.goto(f"{base_url}/webhooks")
+    page.get_by_label("Address (URL)").fill("https://169.254.169.254/latest")
+    page.get_by_label("Description").fill("Metadata")
+    page.get_by_label("directory.entry.created").check()
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.locator("#e-url")).to_contain_text("link-local")
+    expect(page.get_by_label("Address (URL)")).to_be_focused()
+    expect(page.get_by_label("Description")).to_have_value("Metadata")
+    expect(page.get_by_label("directory.entry.created")).to_be_checked()
+
+
 PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
@@ -394,10 +439,15 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "directory-search-without-results": open_directory_without_results,
     "directory-entry": open_directory_entry,
     "directory-staff": open_directory_as_staff,
+    "webhooks-staff": open_webhooks,
+    "webhooks-after-adding-one": open_webhooks_after_adding_one,
+    "webhooks-after-a-refused-address": open_webhooks_after_a_refused_address,
 }
 # A validation error is a 422 on purpose; Chromium and htmx both log that request as an error.
 EXPECTED_CONSOLE_ERRORS = {
     "settings-after-a-validation-error": re.compile(r"status of 422 |Error Code 422 from /api/v1/me"),
+    "webhooks-after-a-refused-address": re.compile(
+        r"status of 422 |Error Code 422 from /api/v1/webhooks"),
     "compose-after-a-template-error": re.compile(
         r"status of 422 |Error Code 422 from /api/v1/messages/preview"),
 }
