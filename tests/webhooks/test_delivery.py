@@ -255,10 +255,11 @@ def test_a_due_delivery_is_sent_even_when_its_clock_was_moved_by_hand(
 def test_the_guides_python_example_verifies_a_real_delivery(
     private_app: FastAPI, staff: TestClient, receiver: Receiver
 ) -> None:
-    guide = (ROOT / "docs" / "webhooks.md").read_text()
-    example = guide.split("```python\n")[1].split("```")[0]
+    guide = (ROOT / "docs" / "integration.md").read_text()
+    [example] = [block.split("```")[0] for block in guide.split("```python\n")[1:]
+                 if "def verify(" in block]
     namespace: dict[str, Any] = {}
-    exec(compile(example, "docs/webhooks.md", "exec"), namespace)  # noqa: S102 - our own docs
+    exec(compile(example, "docs/integration.md", "exec"), namespace)  # noqa: S102 - our own docs
     hook = subscribe(staff, receiver.url, ["directory.entry.created"])
     alumna(staff)
     worker(private_app).drain()
