@@ -26,6 +26,8 @@ from app.middleware import BodyLimit, SecurityHeaders
 from app.questions import pages as question_pages
 from app.questions import router as question_router
 from app.ratelimit import RateLimitHeaders
+from app.stats import pages as stats_pages
+from app.stats import router as stats_router
 from app.tasks import pages as task_pages
 from app.tasks import router as task_router
 from app.web import ROOT
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(directory_router.router)
     app.include_router(import_router.router)
     app.include_router(webhook_router.router)
+    app.include_router(stats_router.router)
     app.include_router(home_pages.router)
     app.include_router(account_pages.router)
     app.include_router(contact_pages.router)
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(directory_pages.router)
     app.include_router(import_pages.router)
     app.include_router(webhook_pages.router)
+    app.include_router(stats_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     # What was built at start-up lives as long as the app: keep the garbage collector from

@@ -3,19 +3,24 @@
 Run with `make screenshots`; the PNGs land in docs/screenshots/ and are shown in the README.
 """
 
+import random
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.orm import Session
 
 from app import migrate
 from app.config import Settings
 from app.main import create_app
+from app.models import Contact, ContactEvent, DirectoryEngagement, Interview, Message
 
 OUT = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -137,6 +142,81 @@ def directory_page(page: Page, base: str, url: str, email: str) -> None:
     shoot(page, "directory")
 
 
+STUDENTS = ["Avery Brooks", "Noah Kim", "Lena Fischer", "Omar Haddad", "Grace Liu", "Mateo Cruz",
+            "Ines Duarte", "Sam Whitfield", "Ruth Mbeki", "Theo Laine", "Jade Moreau", "Kofi Asante",
+            "Mina Sato", "Eli Stone"]
+
+
+def student_activity(base: str, url: str) -> None:
+    """A year of students working with alumni from the directory, entered through the API and
+    then spread over past months (the API records every moment as now)."""
+    rng = random.Random(7)  # noqa: S311 - the same made-up year on every run
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    moves: list[tuple[Any, str, dict[str, datetime]]] = []
+    for n, name in enumerate(STUDENTS):
+        email = f"student{n}@uni.edu"
+        with httpx.Client(base_url=base) as api:
+            api.post("/api/v1/auth/register",
+                     json={"email": email, "password": "correct horse battery", "name": name})
+            login = api.post("/api/v1/auth/login",
+                             json={"email": email, "password": "correct horse battery"})
+            api.headers["X-CSRF-Token"] = login.headers["X-CSRF-Token"]
+            entries = api.get("/api/v1/directory", params={"limit": 40}).json()["items"]
+            for _ in range(rng.randint(1, 4)):
+                # Most activity in recent months, a little in the year before.
+                start = now - timedelta(days=int(rng.triangular(0, 300, 20)) + 12)
+                entry = rng.choice(entries[:24])
+                contact = api.post(f"/api/v1/directory/{entry['id']}/add-to-contacts").json()
+                sent = start + timedelta(days=rng.randint(1, 3))
+                message = api.post("/api/v1/messages", json={
+                    "kind": rng.choice(["outreach", "outreach", "linkedin_note"]),
+                    "contact_id": contact["id"], "status": "sent"}).json()
+                moves.append((Message, message["id"], {"sent_at": sent}))
+                if rng.random() < 0.55:
+                    api.patch(f"/api/v1/messages/{message['id']}", json={"status": "replied"})
+                    moves.append((Message, message["id"],
+                                  {"sent_at": sent, "replied_at": sent + timedelta(days=3)}))
+                    if rng.random() < 0.75:
+                        held = sent + timedelta(days=rng.randint(5, 9), hours=3)
+                        interview = api.post("/api/v1/interviews", json={
+                            "contact_id": contact["id"], "scheduled_at": held.isoformat(),
+                            "status": "completed"}).json()
+                        moves.append((Interview, interview["id"],
+                                      {"completed_at": held + timedelta(minutes=35)}))
+                        thanks = api.post("/api/v1/messages", json={
+                            "kind": "thank_you", "contact_id": contact["id"], "status": "sent"})
+                        late = timedelta(hours=rng.choice([6, 18, 20, 40, 70]))
+                        moves.append((Message, thanks.json()["id"], {"sent_at": held + late}))
+                moves.append((Contact, contact["id"], {"created_at": start}))
+    engine = create_engine(url)
+    with Session(engine) as db:
+        for model, row_id, values in moves:
+            db.execute(update(model).where(model.id == row_id).values(**values))
+        # Timelines and directory engagements go back to when the contact was added.
+        for contact_id, owner_id, marker, created in db.execute(
+                select(Contact.id, Contact.owner_id, Contact.external_id, Contact.created_at)):
+            db.execute(update(ContactEvent).where(ContactEvent.contact_id == contact_id)
+                       .values(at=created))
+            db.execute(update(DirectoryEngagement).where(
+                DirectoryEngagement.student_id == owner_id,
+                DirectoryEngagement.entry_id == (marker or "").removeprefix("directory:"))
+                .values(at=created))
+        db.commit()
+    engine.dispose()
+
+
+def stats_pages(page: Page, base: str, url: str) -> None:
+    """The staff page of student engagement, on a desktop and on a phone."""
+    student_activity(base, url)
+    page.goto(f"{base}/stats")
+    page.wait_for_selector("svg.chart")
+    shoot(page, "stats")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{base}/stats")
+    shoot(page, "stats-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,6 +282,7 @@ def main() -> None:
                 import_pages(page, base, suffix)
                 if not suffix:
                     directory_page(page, base, url, "jordan@uni.edu")
+                    stats_pages(page, base, url)
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")

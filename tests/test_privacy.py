@@ -19,6 +19,7 @@ from app.directory import service as directory
 from app.models import User, WebhookDelivery
 from app.webhooks import service as webhooks
 from tests.conftest import api_key, signed_in
+from tests.imports.helpers import make_staff
 
 SECRET_WORD = "Zanzibarian"
 
@@ -231,3 +232,17 @@ def test_pages_with_another_students_id_are_not_found(
                  f"/organizations/{maya_owns['organization_id']}"]:
         response = jon.get(page)
         assert response.status_code == 404 and SECRET_WORD not in response.text
+
+
+def test_staff_figures_count_a_student_without_showing_anything_of_theirs(
+    app: FastAPI, make_client: Callable[[], TestClient], maya_owns: dict[str, str]
+) -> None:
+    staff = make_client()
+    make_staff(app, staff)
+    for url in ["/api/v1/stats/engagement", "/api/v1/stats/directory", "/api/v1/stats/templates",
+                "/stats"]:
+        response = staff.get(url)
+        assert response.status_code == 200, url
+        assert SECRET_WORD not in response.text and SECRET_WORD.lower() not in response.text, url
+        for key in ("contact_id", "template_id", "message_id", "interview_id"):
+            assert maya_owns[key] not in response.text, (url, key)

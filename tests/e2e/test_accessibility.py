@@ -409,6 +409,53 @@ def open_webhooks_after_a_refused_address(page: Page, base_url: str) -> None:
     expect(page.get_by_label("directory.entry.created")).to_be_checked()
 
 
+# --- student engagement (staff) ----------------------------------------------------------------
+
+def student_engagement(page: Page, base_url: str, database_url: str = "",
+                       more_alumni: int = 0) -> None:
+    """A directory filled by staff, and a student who adds two alumni, writes to both (one
+    replies), meets one and thanks her the same day, and adds ``more_alumni`` others to her
+    contacts; then the staff member is logged in again."""
+    fill_the_directory(page, base_url, database_url or DATABASE["url"])
+    csrf = log_in(page, base_url)
+
+    def call(method: str, path: str, **body: Any) -> Any:
+        response = page.request.fetch(f"{base_url}{path}", method=method, data=body or None,
+                                      headers={"X-CSRF-Token": csrf})
+        assert response.ok, f"{method} {path}: {response.status} {response.text()}"
+        return response.json()
+
+    alumni = call("GET", "/api/v1/directory?q=Haddad")["items"][:2]
+    for n, alum in enumerate(alumni):
+        contact = call("POST", f"/api/v1/directory/{alum['id']}/add-to-contacts")
+        sent = call("POST", "/api/v1/messages", kind="outreach", contact_id=contact["id"],
+                    status="sent")
+        if n == 0:
+            call("PATCH", f"/api/v1/messages/{sent['id']}", status="replied")
+            call("POST", "/api/v1/interviews", contact_id=contact["id"], status="completed")
+            call("POST", "/api/v1/messages", kind="thank_you", contact_id=contact["id"],
+                 status="sent")
+    others = call("GET", "/api/v1/directory?limit=50")["items"][-more_alumni:] if more_alumni else []
+    assert len(others) == more_alumni
+    for alum in others:
+        call("POST", f"/api/v1/directory/{alum['id']}/add-to-contacts")
+    log_in(page, base_url, STAFF_EMAIL, STAFF_NAME, register=False)
+
+
+def open_stats(page: Page, base_url: str) -> None:
+    student_engagement(page, base_url)
+    page.goto(f"{base_url}/stats")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Student engagement")
+    expect(page.locator("svg.chart")).to_have_count(4)
+
+
+def open_stats_without_activity(page: Page, base_url: str) -> None:
+    log_in(page, base_url, STAFF_EMAIL, STAFF_NAME)
+    make_staff(DATABASE["url"])
+    page.goto(f"{base_url}/stats")
+    expect(page.get_by_text("No student activity in these months yet.")).to_be_visible()
+
+
 PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
@@ -442,6 +489,8 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "webhooks-staff": open_webhooks,
     "webhooks-after-adding-one": open_webhooks_after_adding_one,
     "webhooks-after-a-refused-address": open_webhooks_after_a_refused_address,
+    "stats": open_stats,
+    "stats-without-activity": open_stats_without_activity,
 }
 # A validation error is a 422 on purpose; Chromium and htmx both log that request as an error.
 EXPECTED_CONSOLE_ERRORS = {
