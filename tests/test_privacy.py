@@ -45,7 +45,7 @@ def office_webhook(app: FastAPI) -> tuple[str, str]:
     """A webhook of career services and one delivery of it: staff configuration, which no
     student reaches (403), whatever the id."""
     with Session(app.state.engine) as db:
-        staff = User(email="office@uni.edu", password_hash="x", name="Office", role="staff")
+        staff = User(email="hooks@uni.edu", password_hash="x", name="Office", role="staff")
         db.add(staff)
         db.flush()
         hook = webhooks.create_webhook(db, app.state.settings, staff, "https://93.184.215.14/",
