@@ -142,6 +142,23 @@ def directory_page(page: Page, base: str, url: str, email: str) -> None:
     shoot(page, "directory")
 
 
+def webhooks_page(page: Page, base: str) -> None:
+    """A staff member subscribes the CRM to directory changes; a new entry queues a delivery."""
+    page.goto(f"{base}/webhooks")
+    page.get_by_label("Address (URL)").fill("https://93.184.215.14/rapport-events")
+    page.get_by_label("Description").fill("Slate: alumni sync")
+    for event in ("directory.entry.created", "directory.entry.updated", "import.completed"):
+        page.get_by_label(event).check()
+    page.get_by_role("button", name="Add webhook").click()
+    page.wait_for_selector("#new-webhook-secret")
+    csrf = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+    page.request.post(f"{base}/api/v1/directory", headers={"X-CSRF-Token": csrf}, data={
+        "first_name": "Amara", "last_name": "Okeke", "title": "Physician Assistant",
+        "organization_name": "Regions Hospital", "external_id": "C200311"})
+    page.goto(f"{base}/webhooks")
+    shoot(page, "webhooks")
+
+
 STUDENTS = ["Avery Brooks", "Noah Kim", "Lena Fischer", "Omar Haddad", "Grace Liu", "Mateo Cruz",
             "Ines Duarte", "Sam Whitfield", "Ruth Mbeki", "Theo Laine", "Jade Moreau", "Kofi Asante",
             "Mina Sato", "Eli Stone"]
@@ -282,6 +299,7 @@ def main() -> None:
                 import_pages(page, base, suffix)
                 if not suffix:
                     directory_page(page, base, url, "jordan@uni.edu")
+                    webhooks_page(page, base)
                     stats_pages(page, base, url)
                 if not suffix:
                     page.goto(f"{base}/docs")
