@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.schemas import ProfileIn
@@ -203,7 +203,15 @@ def change_password(db: Session, user: User, current: str, new: str) -> None:
 # --- API keys: shown once, stored as a hash, found by hash ---
 
 
+# Each key has its own rate limit: a cap on keys keeps one person from multiplying theirs.
+MAX_API_KEYS = 10
+
+
 def create_api_key(db: Session, user: User, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    held = db.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user.id))
+    if (held or 0) >= MAX_API_KEYS:
+        raise Conflict(f"You have {MAX_API_KEYS} API keys, the most one person may hold. Revoke "
+                       "one you no longer use, then create this one.", code="too_many_keys")
     secret = KEY_PREFIX + new_token(30)
     key = ApiKey(
         user_id=user.id, name=name, prefix=secret[: len(KEY_PREFIX) + 6],

@@ -312,13 +312,22 @@ def engaged(db: Session, student: User, contact: Contact, kind: Engagement) -> N
     entry_id = (contact.external_id or "").removeprefix(MARKER)
     if not contact.external_id or entry_id == contact.external_id:
         return
-    _engage(db, student, entry_id, kind)
+    # Only after adding the entry from the directory: a contact given such an id by hand
+    # counts for nothing.
+    if _engagement(db, student, entry_id, Engagement.added) is not None:
+        _engage(db, student, entry_id, kind)
+
+
+def _engagement(db: Session, student: User, entry_id: str, kind: Engagement) -> str | None:
+    return db.scalar(select(DirectoryEngagement.id).where(
+        DirectoryEngagement.entry_id == entry_id, DirectoryEngagement.student_id == student.id,
+        DirectoryEngagement.kind == kind))
 
 
 def _engage(db: Session, student: User, entry_id: str, kind: Engagement) -> None:
-    if db.get(DirectoryEntry, entry_id) is None or db.scalar(select(DirectoryEngagement.id).where(
-            DirectoryEngagement.entry_id == entry_id, DirectoryEngagement.student_id == student.id,
-            DirectoryEngagement.kind == kind)) is not None:
+    entry = db.get(DirectoryEntry, entry_id)
+    if entry is None or entry.deleted_at is not None \
+            or _engagement(db, student, entry_id, kind) is not None:
         return
     engagement = DirectoryEngagement(entry_id=entry_id, student_id=student.id, kind=kind,
                                      at=utcnow())
@@ -334,9 +343,7 @@ def add_to_contacts(db: Session, user: User, entry: DirectoryEntry) -> tuple[Con
     (their own copy) back; for anyone else it is not there."""
     marker = f"{MARKER}{entry.id}"
     if not is_staff(user) and is_full(db, entry):
-        added = db.scalar(select(DirectoryEngagement.id).where(
-            DirectoryEngagement.entry_id == entry.id, DirectoryEngagement.student_id == user.id,
-            DirectoryEngagement.kind == Engagement.added))
+        added = _engagement(db, user, entry.id, Engagement.added)
         copy = added and (_contact_with(db, user, Contact.external_id == marker)
                           or (entry.email and _contact_with(db, user, Contact.email_key
                                                             == entry.email.lower())))

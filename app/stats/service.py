@@ -311,7 +311,8 @@ def directory_counts(db: Session, within: Period, limit: int,
                    DirectoryEntry.last_name, DirectoryEntry.organization_name,
                    DirectoryEntry.sort_name, counts.c.added, counts.c.contacted,
                    counts.c.interviewed)
-            .join(counts, counts.c.entry_id == DirectoryEntry.id))
+            .join(counts, counts.c.entry_id == DirectoryEntry.id)
+            .where(DirectoryEntry.deleted_at.is_(None)))
     if cursor:
         stmt = stmt.where(_after(columns, _cursor_values(cursor)))
     order = [c.desc() for c in columns[:3]] + [c.asc() for c in columns[3:]]

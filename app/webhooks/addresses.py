@@ -47,6 +47,7 @@ def refusal(ip: IPAddress) -> str | None:
                        ("a multicast", inner.is_multicast),
                        ("an unspecified", inner.is_unspecified),
                        ("a private", inner.is_private), ("a reserved", inner.is_reserved),
+                       ("a site-local", getattr(inner, "is_site_local", False)),
                        ("a non-public", not inner.is_global)):
         if flag:
             return f"{ip} is {kind} address."

@@ -139,11 +139,12 @@ def get_delivery(db: Session, hook: Webhook, delivery_id: str) -> WebhookDeliver
 
 def replay(db: Session, delivery: WebhookDelivery) -> WebhookDelivery:
     """Send it again as soon as a worker can: the same body and delivery id, signed anew, with
-    a fresh round of retries. One being sent right now is not sent twice at once: the worker's
-    lease still holds it."""
+    a fresh round of retries. A worker sending it right now loses its claim, so what it learns
+    does not overwrite the replay."""
     delivery.status = DeliveryStatus.pending
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
+    delivery.claimed_by = delivery.claimed_until = None
     db.flush()
     return delivery
 

@@ -49,7 +49,7 @@ class Outcome:
 def backoff(settings: Settings, attempts: int) -> timedelta:
     """How long to wait after ``attempts`` failed tries: doubling, with up to half again."""
     delay = settings.webhooks_retry_seconds * 2 ** (attempts - 1)
-    seconds = min(delay, LONGEST_DELAY.total_seconds()) * random.uniform(1.0, 1.5)  # noqa: S311
+    seconds = min(delay * random.uniform(1.0, 1.5), LONGEST_DELAY.total_seconds())  # noqa: S311
     return timedelta(seconds=seconds)
 
 
@@ -146,8 +146,15 @@ class Worker:
         ip = target.addresses[0]
         netloc = f"[{ip}]:{target.port}" if ip.version == 6 else f"{ip}:{target.port}"
         pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        try:  # an international name goes as its ASCII form; an address literal as it is
+            host = f"[{target.host}]" if ":" in target.host \
+                else target.host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return Outcome(None, "The host name cannot be written in ASCII.")
+        default_port = 443 if parts.scheme == "https" else 80
         headers = {
-            "Host": parts.netloc, "Content-Type": "application/json", "User-Agent": USER_AGENT,
+            "Host": host if target.port == default_port else f"{host}:{target.port}",
+            "Content-Type": "application/json", "User-Agent": USER_AGENT,
             signing.SIGNATURE_HEADER: signing.header(secret, body),
             signing.EVENT_HEADER: event, signing.DELIVERY_HEADER: delivery_id,
         }
@@ -159,7 +166,7 @@ class Worker:
                 code = response.status_code
         except httpx.TimeoutException:
             return Outcome(None, f"No answer within {self.settings.webhooks_timeout_seconds:g} s.")
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # refused, reset, a bad certificate, a name httpx cannot send
             return Outcome(None, (f"Could not send: {exc}" if str(exc)
                                   else f"Could not send ({type(exc).__name__})."))
         if 300 <= code < 400:

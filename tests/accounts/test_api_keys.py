@@ -173,3 +173,14 @@ def test_a_key_opens_no_page_and_gets_no_html(
     assert "Hello" not in script.get("/").text
     as_htmx = script.get("/api/v1/me", headers={"HX-Request": "true"})
     assert as_htmx.headers["content-type"].startswith("application/json")
+
+
+def test_one_person_holds_at_most_ten_keys(client: TestClient) -> None:
+    signed_in(client)
+    made = [client.post("/api/v1/api-keys", json={"name": f"k{i}", "scopes": ["profile:read"]})
+            for i in range(11)]
+    assert [r.status_code for r in made] == [201] * 10 + [409]
+    assert made[-1].json()["error"] == "too_many_keys"
+    assert client.delete(f"/api/v1/api-keys/{made[0].json()['id']}").status_code == 204
+    again = client.post("/api/v1/api-keys", json={"name": "again", "scopes": ["profile:read"]})
+    assert again.status_code == 201

@@ -386,6 +386,30 @@ def test_adding_contacting_and_interviewing_an_alumnus_is_counted_once_each(
     assert kinds == [(jose["id"], "added"), (jose["id"], "contacted"), (jose["id"], "interviewed")]
 
 
+def test_engagement_is_counted_only_with_an_entry_added_from_the_directory_and_still_there(
+    people: tuple[TestClient, TestClient, dict[str, dict[str, Any]]], app: FastAPI,
+) -> None:
+    staff, student, entries = people
+    hana, priya = entries["Hana Nováková"], entries["Priya Raman"]
+    # A contact given a directory marker by hand, without adding the entry, counts for nothing.
+    forged = student.post("/api/v1/contacts", json={
+        "first_name": "Hana", "external_id": f"directory:{hana['id']}"}).json()
+    draft = student.post("/api/v1/messages", json={"kind": "outreach",
+                                                   "contact_id": forged["id"]}).json()
+    student.patch(f"/api/v1/messages/{draft['id']}", json={"status": "sent"})
+    # Nor does writing to one that has since been deleted.
+    added = student.post(f"/api/v1/directory/{priya['id']}/add-to-contacts").json()
+    assert staff.delete(f"/api/v1/directory/{priya['id']}").status_code == 204
+    draft = student.post("/api/v1/messages", json={"kind": "outreach",
+                                                   "contact_id": added["id"]}).json()
+    student.patch(f"/api/v1/messages/{draft['id']}", json={"status": "sent"})
+    with app.state.sessionmaker() as db:
+        kinds = sorted((e.entry_id, e.kind) for e in db.query(DirectoryEngagement))
+    assert kinds == [(priya["id"], "added")]
+    # And the staff figures leave the deleted entry out.
+    assert staff.get("/api/v1/stats/directory").json()["items"] == []
+
+
 def test_a_students_key_needs_directory_read(
     people: tuple[TestClient, TestClient, dict[str, dict[str, Any]]],
     make_client: Callable[[], TestClient],

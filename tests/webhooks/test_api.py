@@ -125,6 +125,7 @@ def test_keys_need_the_webhooks_scope_and_a_staff_owner(
     "https://100.64.0.1/",  # shared address space (carrier-grade NAT)
     "https://0.0.0.0/", "https://224.0.0.1/", "https://240.0.0.1/",
     "https://[::1]/hook", "https://[fe80::1]/hook", "https://[fc00::1]/hook", "https://[::]/",
+    "https://[fec0::1]/hook",  # site-local (deprecated, never public)
     "https://[::ffff:127.0.0.1]/hook", "https://[::ffff:10.0.0.1]/hook",  # IPv4-mapped IPv6
     "https://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
     "http://93.184.215.14/hook",  # plain http

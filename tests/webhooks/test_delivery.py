@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.models import DeliveryStatus, WebhookDelivery
 from app.webhooks import signing
-from app.webhooks.worker import backoff
+from app.webhooks.worker import Outcome, backoff
 from tests.conftest import ROOT
 from tests.imports.helpers import rows
 from tests.webhooks.conftest import Receiver, alumna, subscribe, worker
@@ -112,6 +112,23 @@ def test_after_the_last_attempt_it_fails_and_a_replay_sends_it_again(
     [done] = deliveries(private_app)
     assert done.status == DeliveryStatus.delivered and len(receiver.requests) == 4
     assert receiver.requests[-1].delivery == failed.id
+
+
+def test_a_replay_made_while_a_worker_is_sending_stands(
+    private_app: FastAPI, staff: TestClient, receiver: Receiver
+) -> None:
+    hook = subscribe(staff, receiver.url)
+    alumna(staff)
+    sending = worker(private_app)
+    delivery_id = sending.claim()
+    assert delivery_id is not None
+    replayed = staff.post(f"/api/v1/webhooks/{hook['id']}/deliveries/{delivery_id}/replay")
+    assert replayed.status_code == 202
+    sending.record(delivery_id, 0, Outcome(503, "Answered 503."))  # its answer came late
+    [delivery] = deliveries(private_app)
+    assert delivery.status == DeliveryStatus.pending and delivery.attempts == 0
+    assert worker(private_app).drain() == 1
+    assert deliveries(private_app)[0].status == DeliveryStatus.delivered
 
 
 def test_replay_resends_a_delivered_one(
