@@ -26,6 +26,7 @@ from app.errors import (
 )
 from app.models import ApiKey, AuthSession, LoginFailure, Role, User
 from app.pagination import Order, paginate
+from app.webhooks import service as webhooks
 
 hasher = PasswordHash.recommended()  # argon2id
 # Verified against when the email is unknown, so both answers take the same time.
@@ -187,6 +188,10 @@ def update_profile(db: Session, user: User, changes: ProfileIn) -> User:
     if "email" in values:
         _email_free(db, values["email"], user.id)
         values["email"] = normalize_email(values["email"])
+    stops_sharing = user.share_engagement_with_career_office and \
+        values.get("share_engagement_with_career_office") is False
+    if stops_sharing:  # before the email may change: queued events are found by it
+        webhooks.forget_student(db, user)
     for field, value in values.items():
         setattr(user, field, "" if value is None and field != "graduation_year" else value)
     db.flush()

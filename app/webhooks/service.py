@@ -210,6 +210,19 @@ def engaged(db: Session, student: User, engagement: DirectoryEngagement) -> None
     emit(db, WebhookEvent.entry_engaged, data)
 
 
+def forget_student(db: Session, student: User) -> None:
+    """A student stopped sharing: engagement events not yet delivered lose their name and email
+    (delivered ones are the receiver's already)."""
+    waiting = db.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.event == WebhookEvent.entry_engaged,
+        WebhookDelivery.status != DeliveryStatus.delivered))
+    for delivery in waiting:
+        body = json.loads(delivery.body)
+        if body["data"].get("student", {}).get("email") == student.email:
+            del body["data"]["student"]
+            delivery.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
 def import_finished(db: Session, job: Import) -> None:
     """import.completed: a directory import finished (completed, or failed part-way with what
     came before kept). A student's own contacts imports are theirs alone and send nothing."""

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.models import WebhookDelivery
+from app.webhooks import signing
 from tests.conftest import signed_in
 from tests.imports.helpers import rows, sample, upload
 from tests.webhooks.conftest import ALL_EVENTS, Receiver, alumna, subscribe, worker
@@ -130,6 +131,26 @@ def test_a_student_who_opted_in_is_named(
     assert [r.json["data"]["student"] for r in receiver.requests] == [
         {"name": "Ana Díaz", "email": "ana@uni.edu"}] * 2
     assert set(receiver.requests[0].json["data"]["student"]) == {"name", "email"}  # no more
+
+
+def test_a_student_who_stops_sharing_is_taken_out_of_events_not_yet_delivered(
+    private_app: FastAPI, staff: TestClient, receiver: Receiver,
+    make_client: Callable[[], TestClient],
+) -> None:
+    hook = subscribe(staff, receiver.url, ["directory.entry.engaged"])
+    entry = alumna(staff)
+    student = make_client()
+    signed_in(student, email="ana@uni.edu", name="Ana Díaz")
+    student.patch("/api/v1/me", json={"share_engagement_with_career_office": True})
+    _reach_out(student, entry["id"])
+    student.patch("/api/v1/me", json={"share_engagement_with_career_office": False})
+    worker(private_app).drain()
+    assert [r.json["data"]["kind"] for r in receiver.requests] == ["added", "contacted"]
+    for request in receiver.requests:
+        assert "student" not in request.json["data"]
+        assert "ana@uni.edu" not in request.body.decode()
+        assert signing.verify(hook["secret"], request.headers[signing.SIGNATURE_HEADER],
+                              request.body)
 
 
 def test_the_settings_page_offers_the_choice_in_plain_words(
