@@ -104,19 +104,19 @@ def jon(make_client: Callable[[], TestClient], maya_owns: dict[str, str]) -> Tes
     return client
 
 
-def _all_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+def all_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
     for route in routes:
         if isinstance(route, APIRoute):
             yield prefix + route.path, route
         elif hasattr(route, "original_router"):  # a router included in the app
-            yield from _all_routes(route.original_router.routes,
+            yield from all_routes(route.original_router.routes,
                                    prefix + route.include_context.prefix)
 
 
 def _routes_with_ids(app: FastAPI) -> list[tuple[str, str, list[str]]]:
     return [
         (method, re.sub(r"{(\w+):\w+}", r"{\1}", path), re.findall(r"{(\w+)[:}]", path))
-        for path, route in _all_routes(app.routes) if "{" in path
+        for path, route in all_routes(app.routes) if "{" in path
         for method in sorted(route.methods - {"HEAD"})
     ]
 

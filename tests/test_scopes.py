@@ -5,12 +5,11 @@ The walk covers every /api/v1 route of the app, so a route added later without a
 one of another part of the API) fails here until it gets the right one or is taught below."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from app.accounts.schemas import SCOPES
 from app.models import User
 from tests.conftest import api_key, signed_in
 from tests.imports.helpers import make_staff
+from tests.test_privacy import all_routes
 
 NO_ID = "01nonexistent0000000000000"
 
@@ -53,18 +53,9 @@ EITHER: dict[tuple[str, str], set[str]] = {
 }
 
 
-def _all_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-        elif hasattr(route, "original_router"):  # a router included in the app
-            yield from _all_routes(route.original_router.routes,
-                                   prefix + route.include_context.prefix)
-
-
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:
     return sorted({(method, re.sub(r"{(\w+):\w+}", r"{\1}", path))
-                   for path, route in _all_routes(app.routes) if path.startswith("/api/v1/")
+                   for path, route in all_routes(app.routes) if path.startswith("/api/v1/")
                    for method in route.methods - {"HEAD"}})
 
 
