@@ -35,14 +35,26 @@ def new_id() -> str:
     Within one process ids only grow, even inside one millisecond, so what one request writes
     (a timeline's events, say) sorts in the order it was written.
     """
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` ids as ``new_id`` makes them, in the order made (one call to the system's
+    random source for all of them)."""
     global _last_id
+    noise = os.urandom(10 * count)
     with _id_lock:
-        value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-        if value <= _last_id:
-            value = _last_id + 1
-        _last_id = value
+        moment = (time.time_ns() // 1_000_000) << 80
+        values = sorted([moment | int.from_bytes(noise[i:i + 10], "big")
+                         for i in range(0, 10 * count, 10)])
+        last = _last_id
+        for i, value in enumerate(values):  # ids only grow, even inside one millisecond
+            if value <= last:
+                values[i] = value = last + 1
+            last = value
+        _last_id = last
     # Two characters (ten bits) at a time, most significant first.
-    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+    return ["".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS]) for value in values]
 
 
 def new_token(nbytes: int = 32) -> str:

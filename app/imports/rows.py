@@ -67,3 +67,86 @@ def check(record: dict[str, str], target: str,
             value = values.get(name.split(".")[0], "")
             problems.append((name, str(value)[:200], field_message(error)))
         return None, problems
+
+
+# --- a batch of directory rows at once ---
+
+ABSENT = object()  # a value clean() would refuse: its row is checked on its own
+YEARS = {str(y): y for y in range(rules.FIRST_YEAR, rules.THIS_YEAR + 11)}
+ANSWERS = {variant: answer for words, answer in ((rules.YES, True), (rules.NO, False))
+           for word in words for variant in (word, word.upper(), word.capitalize())}
+PATTERNS = {"email": rules.EMAIL, "linkedin_url": rules.WEB_ADDRESS}
+# Refused: (line, field, value, message, cells).
+Refusal = tuple[int, str, str, str, list[str]]
+
+
+def check_directory(items: list[tuple[int, dict[str, str], list[str]]]) -> tuple[
+        dict[str, list[Any]], list[Refusal]]:
+    """``check`` for many directory rows: the values of the rows that pass, a column per field
+    (None where a row gives nothing), and the rows refused. The rules are applied a column at a
+    time; a row that any rule has a doubt about goes through ``check`` itself, so every row gets
+    exactly what ``check`` gives it."""
+    records = [record for _, record, _ in items]
+    names = set().union(*records)
+    doubtful = {i for i, record in enumerate(records) if "__problem__" in record}
+    columns: dict[str, list[Any]] = {}
+    for name in names & {*rules.FIELDS, "name", "city", "state"}:
+        column = [r.get(name) for r in records]
+        if "'" in "".join(filter(None, column)):  # maybe a cell an export made inert
+            doubtful.update(i for i, x in enumerate(column) if x and x.lstrip()[:1] == "'")
+        columns[name] = [x.strip() or None if x else None for x in column]
+    if "name" in columns:  # a whole name to split: the row's own check does it
+        first = columns.get("first_name") or [None] * len(items)
+        doubtful.update(i for i, (a, b) in enumerate(zip(first, columns.pop("name"), strict=True))
+                        if b and not a)
+    if "city" in columns or "state" in columns:
+        places = zip(columns.get("location") or [None] * len(items),
+                     columns.pop("city", None) or [None] * len(items),
+                     columns.pop("state", None) or [None] * len(items), strict=True)
+        columns["location"] = [x or ", ".join([p for p in (c, s) if p]) or None
+                               for x, c, s in places]
+    for name in rules.FIELDS:
+        column = columns.setdefault(name, [None] * len(items))
+        if name == "graduation_year":
+            column[:] = [YEARS.get(x, ABSENT) if x else None for x in column]
+            doubtful.update(i for i, x in enumerate(column) if x is ABSENT)
+        elif name == "accepts_requests":
+            column[:] = [ANSWERS.get(x, ABSENT) if x else None for x in column]
+            doubtful.update(i for i, x in enumerate(column) if x is ABSENT)
+        else:
+            given = [x for x in column if x]
+            text = "".join(given)
+            limit = rules.LIMITS[name]
+            pattern = PATTERNS.get(name)
+            if ("\x00" in text or not (text.isascii() or _encodes(text))
+                    or max(map(len, given), default=0) > limit
+                    or (pattern and not all(map(pattern.fullmatch, given)))):
+                doubtful.update(i for i, x in enumerate(column) if x and (
+                    "\x00" in x or len(x) > limit or not _encodes(x)
+                    or (pattern and not pattern.fullmatch(x))))
+            if name == "first_name":
+                doubtful.update(i for i, x in enumerate(column) if not x)
+    refused: list[Refusal] = []
+    dropped = []
+    for i in sorted(doubtful):
+        line, record, cells = items[i]
+        entry, problems = check(record, "directory", {})
+        if problems:
+            refused.extend((line, f, v, m, cells) for f, v, m in problems)
+            dropped.append(i)
+            continue
+        for name, column in columns.items():
+            column[i] = entry.get(name) if entry.get(name) != "" else None
+    if dropped:
+        gone = set(dropped)
+        keep = [i for i in range(len(items)) if i not in gone]
+        columns = {name: [column[i] for i in keep] for name, column in columns.items()}
+    return columns, refused
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -7,9 +7,9 @@ statement per batch to insert, update and index. A student's contacts go through
 own rules (organizations, tags, timeline), row by row."""
 
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, or_, select, text, update
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn, ContactPatch
-from app.db import new_id, utcnow
+from app.db import new_ids, utcnow
 from app.directory import rules
 from app.errors import AppError
 from app.models import Contact, DirectoryEntry, User
@@ -74,14 +74,20 @@ def last_rowid(db: Session) -> int:
 
 
 class DirectoryWriter:
-    """Batches of checked entries (dicts from ``rules.clean``) into the directory."""
+    """Batches of checked entries into the directory. An entry comes as a tuple of
+    ``ENTRY`` (from ``prepare``, which can run in another process); the writer adds the rest."""
 
     table: Table = DirectoryEntry.__table__  # type: ignore[assignment]
-    columns = ("id", *rules.FIELDS, rules.CAPACITY, "deleted_at", "email_key", "sort_name",
-               "search_text", "version", "created_at", "updated_at")
+    ENTRY = ("id", *rules.FIELDS, "email_key", "sort_name", "search_text")
+    columns = (*ENTRY, rules.CAPACITY, "deleted_at", "version", "created_at", "updated_at")
+    EXTERNAL_ID, EMAIL_KEY = ENTRY.index("external_id"), ENTRY.index("email_key")
+    # A value a row leaves out: empty text, except accepts_requests (left as it is when the
+    # entry exists, yes when it is new) and the fields that may be null.
+    NOT_NULL = tuple(f for f in rules.LIMITS if f not in rules.NULLABLE)
 
     def __init__(self, db: Session) -> None:
         self.db = db
+        self.indexed: int | None = None  # the last row in the search index, while some are not
         dialect = db.get_bind().dialect
         self.sqlite = dialect.name == "sqlite"
         # How this database stores a moment, as SQLAlchemy writes it (for the raw SQLite path).
@@ -94,14 +100,31 @@ class DirectoryWriter:
             self._raw().execute("PRAGMA cache_size=-32768")
             self._raw().execute("PRAGMA wal_autocheckpoint=20000")
 
+    @classmethod
+    def prepare(cls, columns: dict[str, list[Any]]) -> list[tuple[Any, ...]]:
+        """Entries from checked columns (``rows.check_directory``): with their ids and what
+        is derived from their fields, as ``entry_derived`` derives it."""
+        for name in cls.NOT_NULL:
+            columns[name] = [x or "" for x in columns[name]]
+        first, last = columns["first_name"], columns["last_name"]
+        texts = [" ".join(filter(None, parts)) for parts in zip(
+            first, last, columns["organization_name"], columns["title"], columns["industry"],
+            columns["major"], columns["location"], strict=True)]
+        derived = {
+            "id": new_ids(len(first)),
+            "email_key": [e.lower() if e else None for e in columns["email"]],
+            "sort_name": [f"{b} {a}".strip().lower()[:201] for a, b in zip(first, last, strict=True)],
+            "search_text": [t if t.isascii() else fold(t) for t in texts],
+        }
+        return list(zip(*(derived[name] if name in derived else columns[name]
+                          for name in cls.ENTRY), strict=True))
+
     def _existing(self, ids: set[str], emails: set[str]) -> list[dict[str, Any]]:
-        t = self.table.c
-        conditions = [c.in_(v) for c, v in ((t.external_id, ids), (t.email_key, emails)) if v]
-        if not conditions:
-            return []
         if not self.sqlite:
+            t = self.table.c
+            conditions = [c.in_(v) for c, v in ((t.external_id, ids), (t.email_key, emails)) if v]
             return [dict(r) for r in self.db.execute(select(self.table).where(or_(*conditions)))
-                    .mappings()]
+                    .mappings()] if conditions else []
         # One query per key, each through its own index (an OR of large IN lists would make
         # SQLite read the whole table).
         found: dict[str, dict[str, Any]] = {}
@@ -124,10 +147,40 @@ class DirectoryWriter:
             self._raw().execute("PRAGMA cache_size=-2000")
             self._raw().execute("PRAGMA wal_autocheckpoint=1000")
 
-    def write(self, batch: Sequence[tuple[int, dict[str, Any], list[str]]]) -> Counts:
-        """Created, updated and unchanged counts for a batch of (line, entry values, cells)."""
-        keys = [(e.get("external_id"), (e.get("email") or "").lower() or None)
-                for _, e, _ in batch]
+    def write(self, batch: Sequence[tuple[Any, ...]]) -> Counts:
+        """Created, updated and unchanged counts for a batch of entries (from ``prepare``).
+
+        Most rows of a large file share no key with any other row or any stored entry: they
+        are inserted as they are. The others are matched one by one, in the file's order."""
+        ids = [e[self.EXTERNAL_ID] for e in batch if e[self.EXTERNAL_ID]]
+        emails = [e[self.EMAIL_KEY] for e in batch if e[self.EMAIL_KEY]]
+        existing = self._existing(set(ids), set(emails))
+        # Keys some other row or entry has too: those rows are matched one by one.
+        shared_ids = {k for k, n in Counter(ids).items() if n > 1}
+        shared_ids.update(r["external_id"] for r in existing if r["external_id"])
+        shared_emails = {k for k, n in Counter(emails).items() if n > 1}
+        shared_emails.update(r["email_key"] for r in existing if r["email_key"])
+        now = utcnow()
+        tail = (None, None, 1, *([self.stamp(now)] * 2 if self.sqlite else [now] * 2))
+        x, e = self.EXTERNAL_ID, self.EMAIL_KEY
+        matched = [v for v in batch if v[x] in shared_ids or v[e] in shared_emails] \
+            if shared_ids or shared_emails else []
+        inserts = [v + tail for v in batch if v[x] not in shared_ids and v[e] not in shared_emails]
+        unchanged = 0
+        if matched:
+            new, changed, unchanged = self._match(matched, existing, tail)
+            inserts.extend(new)
+            if changed:
+                self._update(changed, now)
+        if inserts:
+            self._insert(inserts)
+        created = len(inserts)
+        return created, len(batch) - created - unchanged, unchanged, []
+
+    def _match(self, batch: list[tuple[Any, ...]], existing: list[dict[str, Any]],
+               tail: tuple[Any, ...]) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
+        """Rows that share a key with a stored entry or with each other, in order: the new
+        entries, the stored entries changed, and how many rows changed nothing."""
         by_id: dict[str, dict[str, Any]] = {}
         by_email: dict[str, dict[str, Any]] = {}
 
@@ -137,56 +190,61 @@ class DirectoryWriter:
             if row["email_key"] and row["email_key"] not in by_email:
                 by_email[row["email_key"]] = row
 
-        for existing in self._existing({k[0] for k in keys if k[0]}, {k[1] for k in keys if k[1]}):
-            remember(existing)
-        now = utcnow()
-        # What a new row starts from; on SQLite its moments already in their stored form.
-        stamp = self.stamp(now) if self.sqlite else now
-        blank = {**BLANK, rules.CAPACITY: None, "deleted_at": None, "version": 1,
-                 "created_at": stamp, "updated_at": stamp, "new": True}
-        inserts: list[dict[str, Any]] = []
+        for row in existing:
+            remember(row)
+        created: dict[str, dict[str, Any]] = {}
         changed: dict[str, dict[str, Any]] = {}
         unchanged = 0
-        for (_, entry, _), (external_id, email_key) in zip(batch, keys, strict=True):
+        for values in batch:
+            external_id, email_key = values[self.EXTERNAL_ID], values[self.EMAIL_KEY]
             match = (external_id and by_id.get(external_id)) or (email_key and by_email.get(email_key))
             if not match:
-                row = blank.copy()
-                row.update(entry)
-                row.update(entry_derived(row))
-                row["id"] = new_id()
-                inserts.append(row)
+                row = dict(zip(self.columns, values + tail, strict=True))
+                if row["accepts_requests"] is None:
+                    row["accepts_requests"] = True
+                created[row["id"]] = row
                 remember(row)
                 continue
+            # What the row gives: a field it leaves empty never erases one that is there.
+            entry = {f: v for f, v in zip(self.ENTRY, values, strict=True)
+                     if f in rules.FIELDS and v not in ("", None)}
             if match["deleted_at"] is not None:  # a tombstone: the row brings the entry back
                 match.update({k: v for k, v in BLANK.items() if k != "external_id"},
                              deleted_at=None)
-            changes = {f: v for f, v in entry.items()
-                       if v not in ("", None) and not _same(f, match.get(f), v)}
+            changes = {f: v for f, v in entry.items() if not _same(f, match.get(f), v)}
             if not changes:
                 unchanged += 1
                 continue
             match.update(changes)
             match.update(entry_derived(match))
             remember(match)  # under its new keys too, for the rest of the batch
-            if not match.get("new"):
+            if match["id"] not in created:
                 changed[match["id"]] = match
-        if inserts:
-            self._insert(inserts)
-        if changed:
-            self._update(list(changed.values()), now)
-        created = len(inserts)
-        return created, len(batch) - created - unchanged, unchanged, []
+        return ([tuple(row[c] for c in self.columns) for row in created.values()],
+                list(changed.values()), unchanged)
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        after = last_rowid(self.db)
+    def index(self) -> None:
+        """Add the entries inserted since the last time to the search index, at once."""
+        if self.indexed is not None:
+            index_directory(self.db, self.indexed)
+            self.indexed = None
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.indexed is None:
+            self.indexed = last_rowid(self.db)
         if self.sqlite:
-            values = itemgetter(*self.columns)
+            accepts = self.columns.index("accepts_requests")
+            marks = ", ".join("coalesce(?, 1)" if i == accepts else "?"
+                              for i in range(len(self.columns)))
             self._raw().executemany(
                 f"INSERT INTO directory_entries ({', '.join(self.columns)}) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(self.columns))})", [values(r) for r in rows])
+                f"VALUES ({marks})", rows)
         else:
-            self.db.execute(self.table.insert(), [{c: r[c] for c in self.columns} for r in rows])
-        index_directory(self.db, after)
+            values = [dict(zip(self.columns, r, strict=True)) for r in rows]
+            for row in values:
+                if row["accepts_requests"] is None:
+                    row["accepts_requests"] = True
+            self.db.execute(self.table.insert(), values)
 
     def _update(self, rows: list[dict[str, Any]], now: datetime) -> None:
         t = self.table.c
@@ -248,6 +306,9 @@ class ContactsWriter:
                 continue
             self._remember(contact)
         return created, updated, unchanged, refused
+
+    def index(self) -> None:
+        pass
 
     def finish(self) -> None:
         pass

@@ -259,8 +259,9 @@ def _stop(line: int) -> None:
 
 
 def test_a_stopped_import_sent_again_with_another_mapping_starts_over(
-    app: FastAPI, client: TestClient
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(imports, "BATCH", 5000)  # commit twice in this file
     staff = make_staff(app, client)
     lines = ["Constituent ID,First Name,Last Name,Personal Email,Work Email"]
     lines += [f"C{n},First{n},Last{n},p{n}@home.example,p{n}@work.example"
