@@ -171,13 +171,14 @@ def import_file(
         size = max(path.stat().st_size, 1)
         with Progress(TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.fields[lines]:,} lines · {task.fields[rate]:,.0f} rows/s"),
-                      TimeElapsedColumn(), console=err, transient=False) as bar:
+                      TimeElapsedColumn(), console=err, transient=False,
+                      auto_refresh=False) as bar:  # drawn at each batch, by this thread
             task = bar.add_task(escape(path.name), total=size, lines=0, rate=0.0)
 
             def progress(line: int) -> None:
                 elapsed = max(time.monotonic() - started, 1e-6)
                 bar.update(task, completed=min(binary.tell(), size), lines=line,
-                           rate=line / elapsed)
+                           rate=line / elapsed, refresh=True)
 
             try:
                 job = imports.run(db, owner, binary, target=target, fmt=format,

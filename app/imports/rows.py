@@ -72,8 +72,8 @@ def check(record: dict[str, str], target: str,
 # --- a batch of directory rows at once ---
 
 ABSENT = object()  # a value clean() would refuse: its row is checked on its own
-YEARS = {str(y): y for y in range(rules.FIRST_YEAR, rules.THIS_YEAR + 11)}
-ANSWERS = {variant: answer for words, answer in ((rules.YES, True), (rules.NO, False))
+YEARS: dict[str, Any] = {str(y): y for y in range(rules.FIRST_YEAR, rules.THIS_YEAR + 11)}
+ANSWERS: dict[str, Any] = {variant: answer for words, answer in ((rules.YES, True), (rules.NO, False))
            for word in words for variant in (word, word.upper(), word.capitalize())}
 PATTERNS = {"email": rules.EMAIL, "linkedin_url": rules.WEB_ADDRESS}
 # Refused: (line, field, value, message, cells).
@@ -90,23 +90,23 @@ def check_directory(items: list[tuple[int, dict[str, str], list[str]]]) -> tuple
     names = set().union(*records)
     doubtful = {i for i, record in enumerate(records) if "__problem__" in record}
     columns: dict[str, list[Any]] = {}
+    blank: list[Any] = [None] * len(items)
     for name in names & {*rules.FIELDS, "name", "city", "state"}:
-        column = [r.get(name) for r in records]
+        column: list[Any] = [r.get(name) for r in records]
         if "'" in "".join(filter(None, column)):  # maybe a cell an export made inert
             doubtful.update(i for i, x in enumerate(column) if x and x.lstrip()[:1] == "'")
         columns[name] = [x.strip() or None if x else None for x in column]
     if "name" in columns:  # a whole name to split: the row's own check does it
-        first = columns.get("first_name") or [None] * len(items)
+        first = columns.get("first_name", blank)
         doubtful.update(i for i, (a, b) in enumerate(zip(first, columns.pop("name"), strict=True))
                         if b and not a)
     if "city" in columns or "state" in columns:
-        places = zip(columns.get("location") or [None] * len(items),
-                     columns.pop("city", None) or [None] * len(items),
-                     columns.pop("state", None) or [None] * len(items), strict=True)
+        places = zip(columns.get("location", blank), columns.pop("city", blank),
+                     columns.pop("state", blank), strict=True)
         columns["location"] = [x or ", ".join([p for p in (c, s) if p]) or None
                                for x, c, s in places]
     for name in rules.FIELDS:
-        column = columns.setdefault(name, [None] * len(items))
+        column = columns.setdefault(name, blank.copy())
         if name == "graduation_year":
             column[:] = [YEARS.get(x, ABSENT) if x else None for x in column]
             doubtful.update(i for i, x in enumerate(column) if x is ABSENT)

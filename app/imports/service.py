@@ -9,7 +9,7 @@ transaction and rolls it back, so its report is exact too."""
 import codecs
 import contextlib
 import csv
-import fcntl
+import gc
 import hashlib
 import io
 import logging
@@ -21,6 +21,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
+from queue import Empty, Queue
+from threading import Thread
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -36,10 +38,10 @@ from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
 from app.webhooks import service as webhooks
 
-# The directory's rows are read and checked 2,500 at a time (what one pipe's buffer holds, see
-# _in_a_process), and committed 20,000 at a time: each commit writes the pages the indexes
-# changed, so fewer commits write fewer pages.
-READ_BATCH = 2500
+# The directory's rows are read and checked 1,000 at a time (a pipe's buffer holds a few such
+# batches, see _in_a_process), and committed 20,000 at a time: each commit writes the pages the
+# indexes changed, so fewer commits write fewer pages.
+READ_BATCH = 1000
 BATCH = 20_000
 # A student's contacts go in one by one through the contacts' rules: smaller batches keep
 # SQLite's write lock short for everyone else.
@@ -49,6 +51,7 @@ CONTACTS_BATCH = 250
 PROCESS_MIN_BYTES = 1 << 20
 FORK = "fork" in multiprocessing.get_all_start_methods()
 PIPE_BYTES = 1 << 20  # the most Linux gives a pipe unless told otherwise
+INBOX_BATCHES = 32
 LIVE_SECONDS = 30  # an import that wrote nothing for this long has stopped
 log = logging.getLogger(__name__)
 TARGETS = ("contacts", "directory")
@@ -113,7 +116,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         job.worker = _worker()  # this process carries it on
     if not dry_run:
         db.commit()  # the record exists before any row: a stopped import can be resumed
-    writer: Any = DirectoryWriter(db) if target == "directory" else ContactsWriter(db, owner)
+    writer: Any = DirectoryWriter(db, dry_run) if target == "directory" \
+        else ContactsWriter(db, owner)
     defaults: dict[str, str] = {"source": SOURCE_BY_FORMAT.get(source.format, Source.other)} \
         if target == "contacts" else {}
     kept: list[ImportRowError] = []
@@ -202,7 +206,7 @@ Batches = Generator[Batch | Ended, None, None]
 
 def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: int) -> Batches:
     """The file's rows after ``resume_after``, a batch at a time, checked; then how it ended."""
-    size = READ_BATCH if target == "directory" else CONTACTS_BATCH
+    size = CONTACTS_BATCH  # the first batch small, so that writing starts soon
     items: list[tuple[int, dict[str, str], list[str]]] = []
     line = resume_after  # the last row read
     try:
@@ -214,6 +218,8 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
             if len(items) >= size:
                 yield _checked(items, target, defaults)
                 items = []
+                if target == "directory":  # then larger, up to READ_BATCH
+                    size = min(size * 2, READ_BATCH)
         ended = Ended("completed", "")
     except FileProblem as exc:  # what was read before it is written, and said so
         ended = Ended("failed", exc.message)
@@ -252,11 +258,14 @@ def _in_a_process(batches: Batches) -> Batches:
     process stops (even with kill -9), the child finds the pipe closed and stops too."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    with contextlib.suppress(AttributeError, OSError):  # Linux: room for a whole batch
-        fcntl.fcntl(sender.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[attr-defined]
+    with contextlib.suppress(ImportError, AttributeError, OSError):  # Linux: room for a few
+        import fcntl  # not on every system
+
+        fcntl.fcntl(sender.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
     def produce() -> None:
         receiver.close()
+        gc.freeze()  # what came with the fork is never collected here: no pass walks it
         try:
             for batch in batches:  # marshal: several times faster than pickle for plain values
                 sender.send_bytes(marshal.dumps(
@@ -268,22 +277,40 @@ def _in_a_process(batches: Batches) -> Batches:
     child = context.Process(target=produce, name="import-reader", daemon=True)
     child.start()
     sender.close()
+    # A thread empties the pipe as batches come, so that the child keeps reading while this
+    # process commits (which takes the time of several batches).
+    inbox: Queue[bytes | None] = Queue(INBOX_BATCHES)
+
+    def take() -> None:
+        try:
+            while True:
+                inbox.put(receiver.recv_bytes())
+        except (EOFError, OSError):  # the child is done, or gone
+            inbox.put(None)
+
+    taker = Thread(target=take, name="import-inbox", daemon=True)
+    taker.start()
+    ended = False
     try:
-        while True:
-            try:
-                values = marshal.loads(receiver.recv_bytes())  # noqa: S302 (from the child)
-            except EOFError:
-                raise RuntimeError("The process reading the file stopped.") from None
+        while (message := inbox.get()) is not None:
+            values = marshal.loads(message)  # noqa: S302 - from the child, through our pipe
             if len(values) == 2:
+                ended = True
                 yield Ended(*values)
-                break
+                return
             yield Batch(*values)
+        raise RuntimeError("The process reading the file stopped.")
     finally:
-        receiver.close()
+        if not ended:  # stopped early: what the child would read next is not wanted
+            child.kill()
         child.join(timeout=5)
         if child.is_alive():
             child.kill()
             child.join()
+        while taker.is_alive():  # it stops at the pipe's end: make room for its last word
+            with contextlib.suppress(Empty):
+                inbox.get(timeout=0.1)
+        receiver.close()
 
 
 def _commit(db: Session, writer: Any, dry_run: bool, progress: Callable[[int], None] | None,

@@ -6,6 +6,7 @@ The directory's writer is built for a million rows: one query per batch to match
 statement per batch to insert, update and index. A student's contacts go through the contacts'
 own rules (organizations, tags, timeline), row by row."""
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ Counts = tuple[int, int, int, list[tuple[int, str, str, list[str]]]]
 # A new entry before its values: every field empty (or none), accepting requests.
 BLANK: dict[str, Any] = {**dict.fromkeys(rules.FIELDS, ""), "email": None, "external_id": None,
                          "graduation_year": None, "accepts_requests": True}
+
+
+STAMP = re.compile(r"[0-9: .-]+")
 
 
 def linkedin_key(url: str | None) -> str | None:
@@ -85,11 +89,21 @@ class DirectoryWriter:
     # entry exists, yes when it is new) and the fields that may be null.
     NOT_NULL = tuple(f for f in rules.LIMITS if f not in rules.NULLABLE)
 
-    def __init__(self, db: Session) -> None:
+    # Of the directory's indexes, the one in name order costs a large first load the most (each
+    # new entry lands on a page at random) and is no help to an import: into an empty directory,
+    # it is built after the rows, in one sorted pass.
+    DEFERRED = "ix_directory_entries_sort_name_id"
+
+    def __init__(self, db: Session, dry_run: bool = False) -> None:
         self.db = db
+        self.dry_run = dry_run
         self.indexed: int | None = None  # the last row in the search index, while some are not
         dialect = db.get_bind().dialect
         self.sqlite = dialect.name == "sqlite"
+        self.deferred = next(i for i in self.table.indexes if i.name == self.DEFERRED)
+        if self.sqlite and not dry_run and db.scalar(
+                text("SELECT 1 FROM directory_entries LIMIT 1")) is None:
+            self.deferred.drop(db.connection(), checkfirst=True)
         # How this database stores a moment, as SQLAlchemy writes it (for the raw SQLite path).
         stamp = self.table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Any = stamp or (lambda moment: moment)
@@ -142,10 +156,15 @@ class DirectoryWriter:
         return self.db.connection().connection.driver_connection
 
     def finish(self) -> None:
-        """Give the connection back as the rest of the app expects it."""
-        if self.sqlite:
-            self._raw().execute("PRAGMA cache_size=-2000")
-            self._raw().execute("PRAGMA wal_autocheckpoint=1000")
+        """Give the connection back as the rest of the app expects it, with every index (one
+        that an earlier import, stopped half-way, left to build is built now)."""
+        if not self.sqlite:
+            return
+        self._raw().execute("PRAGMA cache_size=-2000")
+        self._raw().execute("PRAGMA wal_autocheckpoint=1000")
+        if not self.dry_run:
+            self.deferred.create(self.db.connection(), checkfirst=True)
+            self.db.commit()
 
     def write(self, batch: Sequence[tuple[Any, ...]]) -> Counts:
         """Created, updated and unchanged counts for a batch of entries (from ``prepare``).
@@ -161,24 +180,24 @@ class DirectoryWriter:
         shared_emails = {k for k, n in Counter(emails).items() if n > 1}
         shared_emails.update(r["email_key"] for r in existing if r["email_key"])
         now = utcnow()
-        tail = (None, None, 1, *([self.stamp(now)] * 2 if self.sqlite else [now] * 2))
         x, e = self.EXTERNAL_ID, self.EMAIL_KEY
         matched = [v for v in batch if v[x] in shared_ids or v[e] in shared_emails] \
             if shared_ids or shared_emails else []
-        inserts = [v + tail for v in batch if v[x] not in shared_ids and v[e] not in shared_emails]
+        inserts = [v for v in batch if v[x] not in shared_ids and v[e] not in shared_emails] \
+            if matched else list(batch)
         unchanged = 0
         if matched:
-            new, changed, unchanged = self._match(matched, existing, tail)
+            new, changed, unchanged = self._match(matched, existing)
             inserts.extend(new)
             if changed:
                 self._update(changed, now)
         if inserts:
-            self._insert(inserts)
+            self._insert(inserts, now)
         created = len(inserts)
         return created, len(batch) - created - unchanged, unchanged, []
 
-    def _match(self, batch: list[tuple[Any, ...]], existing: list[dict[str, Any]],
-               tail: tuple[Any, ...]) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
+    def _match(self, batch: list[tuple[Any, ...]], existing: list[dict[str, Any]]
+               ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
         """Rows that share a key with a stored entry or with each other, in order: the new
         entries, the stored entries changed, and how many rows changed nothing."""
         by_id: dict[str, dict[str, Any]] = {}
@@ -199,7 +218,7 @@ class DirectoryWriter:
             external_id, email_key = values[self.EXTERNAL_ID], values[self.EMAIL_KEY]
             match = (external_id and by_id.get(external_id)) or (email_key and by_email.get(email_key))
             if not match:
-                row = dict(zip(self.columns, values + tail, strict=True))
+                row = dict(zip(self.ENTRY, values, strict=True), deleted_at=None)
                 if row["accepts_requests"] is None:
                     row["accepts_requests"] = True
                 created[row["id"]] = row
@@ -220,7 +239,7 @@ class DirectoryWriter:
             remember(match)  # under its new keys too, for the rest of the batch
             if match["id"] not in created:
                 changed[match["id"]] = match
-        return ([tuple(row[c] for c in self.columns) for row in created.values()],
+        return ([tuple(row[c] for c in self.ENTRY) for row in created.values()],
                 list(changed.values()), unchanged)
 
     def index(self) -> None:
@@ -229,22 +248,25 @@ class DirectoryWriter:
             index_directory(self.db, self.indexed)
             self.indexed = None
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+    def _insert(self, rows: list[tuple[Any, ...]], now: datetime) -> None:
+        """New entries (tuples of ``ENTRY``); what every new entry shares is written by the
+        statement itself, not bound row by row."""
         if self.indexed is None:
             self.indexed = last_rowid(self.db)
-        if self.sqlite:
-            accepts = self.columns.index("accepts_requests")
-            marks = ", ".join("coalesce(?, 1)" if i == accepts else "?"
-                              for i in range(len(self.columns)))
-            self._raw().executemany(
-                f"INSERT INTO directory_entries ({', '.join(self.columns)}) "  # noqa: S608
-                f"VALUES ({marks})", rows)
-        else:
-            values = [dict(zip(self.columns, r, strict=True)) for r in rows]
+        if not self.sqlite:
+            values = [dict(zip(self.ENTRY, r, strict=True)) for r in rows]
             for row in values:
                 if row["accepts_requests"] is None:
                     row["accepts_requests"] = True
-            self.db.execute(self.table.insert(), values)
+            self.db.execute(self.table.insert().values(version=1, created_at=now, updated_at=now),
+                            values)
+            return
+        stamp = self.stamp(now)
+        assert STAMP.fullmatch(stamp)  # digits and separators: safe as a literal
+        marks = ", ".join("coalesce(?, 1)" if c == "accepts_requests" else "?" for c in self.ENTRY)
+        self._raw().executemany(
+            f"INSERT INTO directory_entries ({', '.join(self.ENTRY)}, version, created_at, "  # noqa: S608
+            f"updated_at) VALUES ({marks}, 1, '{stamp}', '{stamp}')", rows)
 
     def _update(self, rows: list[dict[str, Any]], now: datetime) -> None:
         t = self.table.c

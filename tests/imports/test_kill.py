@@ -273,7 +273,7 @@ def test_a_stopped_import_sent_again_with_another_mapping_starts_over(
         with pytest.raises(_Stopped):
             imports.run(db, owner, io.BytesIO(content), target="directory",
                         filename="alumni.csv", progress=_stop)
-    assert count(app, DirectoryEntry) == imports.BATCH  # the first batch, committed
+    assert 0 < count(app, DirectoryEntry) < 10_050  # the first batches, committed
 
     mapping = {"Personal Email": "email", "Work Email": ""}
     response = upload(client, "alumni.csv", content, "directory", mapping=json.dumps(mapping))
