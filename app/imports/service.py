@@ -117,7 +117,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     if not dry_run:
         db.commit()  # the record exists before any row: a stopped import can be resumed
     writer: Any = DirectoryWriter(db, dry_run) if target == "directory" \
-        else ContactsWriter(db, owner)
+        else ContactsWriter(db, owner, dry_run)
     defaults: dict[str, str] = {"source": SOURCE_BY_FORMAT.get(source.format, Source.other)} \
         if target == "contacts" else {}
     kept: list[ImportRowError] = []
@@ -149,10 +149,14 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
             else:
                 db.add_all(errors)
             if pending >= commit_every:
-                _commit(db, writer, dry_run, progress, batch.line)
+                writer.commit()
                 pending = 0
+                if progress:
+                    progress(batch.line)
         if pending:
-            _commit(db, writer, dry_run, progress, job.lines_done)
+            writer.commit()
+            if progress:
+                progress(job.lines_done)
     except BaseException:  # the writer stopped: its batch is undone; what came before stays
         db.rollback()
         if not dry_run:
@@ -311,16 +315,6 @@ def _in_a_process(batches: Batches) -> Batches:
             with contextlib.suppress(Empty):
                 inbox.get(timeout=0.1)
         receiver.close()
-
-
-def _commit(db: Session, writer: Any, dry_run: bool, progress: Callable[[int], None] | None,
-            line: int) -> None:
-    """Make what was written since the last time last (a dry run's stays pending), and say so."""
-    writer.index()
-    if not dry_run:
-        db.commit()
-    if progress:
-        progress(line)
 
 
 def running(db: Session, owner: User, target: str | None = None) -> Import | None:

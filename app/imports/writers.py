@@ -7,9 +7,12 @@ statement per batch to insert, update and index. A student's contacts go through
 own rules (organizations, tags, timeline), row by row."""
 
 import re
+import sqlite3
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +80,30 @@ def last_rowid(db: Session) -> int:
     return int(db.scalar(text("SELECT coalesce(max(rowid), 0) FROM directory_entries")) or 0)
 
 
+class LogFolder:
+    """Folds SQLite's write-ahead log into the database file (a checkpoint) after each commit,
+    on a connection and a thread of its own: the import goes on writing meanwhile, and SQLite
+    does this work outside Python's lock, on another processor."""
+
+    def __init__(self, path: str) -> None:
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, args=(path,), name="import-checkpoint",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, path: str) -> None:
+        with closing(sqlite3.connect(path)) as connection:
+            while self.wake.wait() and not self.stopping:
+                self.wake.clear()
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()
+        self.thread.join()
+
+
 class DirectoryWriter:
     """Batches of checked entries into the directory. An entry comes as a tuple of
     ``ENTRY`` (from ``prepare``, which can run in another process); the writer adds the rest."""
@@ -109,10 +136,16 @@ class DirectoryWriter:
         self.stamp: Any = stamp or (lambda moment: moment)
         if self.sqlite:
             # For this connection: a larger page cache (matching and indexing a batch read the
-            # indexes again and again: 32 MB, not 2), and the log folded into the file less
-            # often (each time is a disk flush).
+            # indexes again and again: 32 MB, not 2).
             self._raw().execute("PRAGMA cache_size=-32768")
-            self._raw().execute("PRAGMA wal_autocheckpoint=20000")
+        path = db.get_bind().engine.url.database
+        # Started at the first commit (after the file's reader has been forked, so that no
+        # thread of this process is copied into it).
+        self.folder: LogFolder | None = None
+        self.folder_path = path if self.sqlite and not dry_run and path not in {
+            None, "", ":memory:"} else None
+        if self.folder_path:  # it folds the log into the file instead of this connection
+            self._raw().execute("PRAGMA wal_autocheckpoint=0")
 
     @classmethod
     def prepare(cls, columns: dict[str, list[Any]]) -> list[tuple[Any, ...]]:
@@ -160,6 +193,8 @@ class DirectoryWriter:
         that an earlier import, stopped half-way, left to build is built now)."""
         if not self.sqlite:
             return
+        if self.folder:
+            self.folder.stop()
         self._raw().execute("PRAGMA cache_size=-2000")
         self._raw().execute("PRAGMA wal_autocheckpoint=1000")
         if not self.dry_run:
@@ -242,11 +277,17 @@ class DirectoryWriter:
         return ([tuple(row[c] for c in self.ENTRY) for row in created.values()],
                 list(changed.values()), unchanged)
 
-    def index(self) -> None:
-        """Add the entries inserted since the last time to the search index, at once."""
+    def commit(self) -> None:
+        """Make what was written since the last time last (a dry run's stays pending): the new
+        entries go into the search index, at once, then the log is folded into the file."""
         if self.indexed is not None:
             index_directory(self.db, self.indexed)
             self.indexed = None
+        if not self.dry_run:
+            self.db.commit()
+            if self.folder_path:
+                self.folder = self.folder or LogFolder(self.folder_path)
+                self.folder.wake.set()
 
     def _insert(self, rows: list[tuple[Any, ...]], now: datetime) -> None:
         """New entries (tuples of ``ENTRY``); what every new entry shares is written by the
@@ -288,8 +329,8 @@ def _same(field: str, old: Any, new: Any) -> bool:
 class ContactsWriter:
     """Into one student's contacts, through the contacts' own rules."""
 
-    def __init__(self, db: Session, owner: User) -> None:
-        self.db, self.owner = db, owner
+    def __init__(self, db: Session, owner: User, dry_run: bool = False) -> None:
+        self.db, self.owner, self.dry_run = db, owner, dry_run
         mine = self.db.scalars(select(Contact).where(Contact.owner_id == owner.id)).all()
         self.by_id = {c.external_id: c for c in mine if c.external_id}
         self.by_email = {c.email_key: c for c in mine if c.email_key}
@@ -329,8 +370,9 @@ class ContactsWriter:
             self._remember(contact)
         return created, updated, unchanged, refused
 
-    def index(self) -> None:
-        pass
+    def commit(self) -> None:
+        if not self.dry_run:
+            self.db.commit()
 
     def finish(self) -> None:
         pass
