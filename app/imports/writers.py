@@ -10,10 +10,11 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from datetime import datetime
+from itertools import compress, repeat
 from typing import Any
 
 from sqlalchemy import Table, bindparam, or_, select, text, update
@@ -80,6 +81,28 @@ def last_rowid(db: Session) -> int:
     return int(db.scalar(text("SELECT coalesce(max(rowid), 0) FROM directory_entries")) or 0)
 
 
+class WrittenKeys:
+    """The keys a first load has written, as a bitmap of their hashes. Into an empty directory,
+    with no one else writing, a key whose bit is not set is in no entry: it need not be looked
+    up. A set bit may be another key's; that key is looked up."""
+
+    SIZE = 1 << 24  # 16 MB: at a million entries (two keys each) one key in eight is looked up
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.SIZE)
+
+    def codes(self, keys: Iterable[str]) -> list[int]:
+        """The keys' places in the bitmap."""
+        return list(map((self.SIZE - 1).__and__, map(hash, keys)))
+
+    def maybe(self, keys: list[str], codes: list[int]) -> set[str]:
+        """The keys that may have been written (``codes`` are theirs)."""
+        return set(compress(keys, map(self.bits.__getitem__, codes)))
+
+    def add(self, codes: list[int]) -> None:
+        deque(map(self.bits.__setitem__, codes, repeat(1)), maxlen=0)
+
+
 class LogFolder:
     """Folds SQLite's write-ahead log into the database file (a checkpoint) after each commit,
     on a connection and a thread of its own: the import goes on writing meanwhile, and SQLite
@@ -128,9 +151,12 @@ class DirectoryWriter:
         dialect = db.get_bind().dialect
         self.sqlite = dialect.name == "sqlite"
         self.deferred = next(i for i in self.table.indexes if i.name == self.DEFERRED)
-        if self.sqlite and not dry_run and db.scalar(
-                text("SELECT 1 FROM directory_entries LIMIT 1")) is None:
-            self.deferred.drop(db.connection(), checkfirst=True)
+        self.written: WrittenKeys | None = None  # on a first load
+        if self.sqlite and not dry_run:
+            self.version = self._data_version()  # read first: a later change shows
+            if db.scalar(text("SELECT 1 FROM directory_entries LIMIT 1")) is None:
+                self.deferred.drop(db.connection(), checkfirst=True)
+                self.written = WrittenKeys()
         # How this database stores a moment, as SQLAlchemy writes it (for the raw SQLite path).
         stamp = self.table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Any = stamp or (lambda moment: moment)
@@ -184,6 +210,10 @@ class DirectoryWriter:
                     found.setdefault(row[0], dict(zip(self.columns, row, strict=True)))
         return list(found.values())
 
+    def _data_version(self) -> int:
+        """A number that changes when another connection commits to the database."""
+        return int(self._raw().execute("PRAGMA data_version").fetchone()[0])
+
     def _raw(self) -> Any:
         """The SQLite connection under the session, inside its transaction."""
         return self.db.connection().connection.driver_connection
@@ -208,7 +238,14 @@ class DirectoryWriter:
         are inserted as they are. The others are matched one by one, in the file's order."""
         ids = [e[self.EXTERNAL_ID] for e in batch if e[self.EXTERNAL_ID]]
         emails = [e[self.EMAIL_KEY] for e in batch if e[self.EMAIL_KEY]]
-        existing = self._existing(set(ids), set(emails))
+        if self.written and self._data_version() != self.version:
+            self.written = None  # someone else wrote to the database: look every key up
+        if self.written:
+            id_codes, email_codes = self.written.codes(ids), self.written.codes(emails)
+            existing = self._existing(self.written.maybe(ids, id_codes),
+                                      self.written.maybe(emails, email_codes))
+        else:
+            existing = self._existing(set(ids), set(emails))
         # Keys some other row or entry has too: those rows are matched one by one.
         shared_ids = {k for k, n in Counter(ids).items() if n > 1}
         shared_ids.update(r["external_id"] for r in existing if r["external_id"])
@@ -228,6 +265,9 @@ class DirectoryWriter:
                 self._update(changed, now)
         if inserts:
             self._insert(inserts, now)
+        if self.written:  # every key of the batch is now some entry's (or was already)
+            self.written.add(id_codes)
+            self.written.add(email_codes)
         created = len(inserts)
         return created, len(batch) - created - unchanged, unchanged, []
 
