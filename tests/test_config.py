@@ -37,3 +37,11 @@ def test_ids_made_in_one_millisecond_still_sort_in_order() -> None:
 
     ids = [new_id() for _ in range(2000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_ids_made_a_batch_at_a_time_sort_with_the_others() -> None:
+    from app.db import new_id, new_ids
+
+    ids = [new_id(), *new_ids(5000), new_id(), *new_ids(0), *new_ids(3)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) == 5005
+    assert all(len(i) == 26 and set(i) <= set("0123456789abcdefghjkmnpqrstvwxyz") for i in ids)

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -140,10 +140,11 @@ def _state(url: str) -> dict[str, Any]:
                 found = conn.scalar(text(
                     "SELECT count(*) FROM directory_entries WHERE search_vector @@ "
                     "to_tsquery('simple', 'medtr:*')"))
+        indexes = {i["name"] for i in inspect(engine).get_indexes("directory_entries")}
     finally:
         engine.dispose()
     return {"entries": entries, "jobs": jobs, "errors": errors, "indexed": indexed,
-            "index_rows": index_rows, "found": found}
+            "index_rows": index_rows, "found": found, "indexes": indexes}
 
 
 def _whole(state: dict[str, Any], where: str) -> None:
@@ -236,6 +237,9 @@ def test_an_import_killed_again_and_again_finishes_exactly(
     assert len(state["entries"]) == len(expected["entries"]), history
     assert _content(state) == _content(expected), history
     assert state["found"] == expected["found"] > 0
+    # The index a first load builds at its end is there, though the first run never got there.
+    assert state["indexes"] == expected["indexes"]
+    assert {i.name for i in DirectoryEntry.__table__.indexes} <= state["indexes"]
 
     # The report: the import the kills interrupted, carried on to the end, says exactly what
     # the uninterrupted one says, and lists each failed row once.

@@ -1,0 +1,232 @@
+"""How a large directory file goes in: read and checked a column at a time by a child process,
+written by the importing one. Every row must get exactly what the row-by-row rules give it, and
+both ways of running must leave the same directory."""
+
+import io
+import multiprocessing
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from app.directory import service as directory
+from app.imports import rows
+from app.imports import service as imports
+from app.imports.writers import BLANK, DirectoryWriter, entry_derived
+from app.models import DirectoryEntry, Import, User
+from tests.imports.helpers import ON_POSTGRESQL, make_staff
+
+# Values as files give them: good ones, and each way a value can be refused or be odd.
+NAMES = st.sampled_from(["Ana", " José ", "Zoë", "O'Brien", "'=cmd", "  ", "", "x" * 101,
+                         "Nguyễn", "李", "a\x00b", "\ud800", "Ann Lee"])
+EMAILS = st.sampled_from(["ana@example.org", "ANA@Example.org", " b@uni.edu ", "not-an-email",
+                          "a@b", "", "'=x@y.org", "é@exämple.org"])
+YEARS = st.sampled_from(["2019", "1988", "'19", "2019.0", "1800", "2999", "abc", "\uff12\uff10\uff11\uff19",
+                         "", " 2001 ", "19"])
+ANSWERS = st.sampled_from(["yes", "Yes", "NO", "x", "maybe", "", "True", "0", " y "])
+URLS = st.sampled_from(["https://www.linkedin.com/in/ana", "linkedin.com/in/ana", "", "http://x"])
+TEXTS = st.sampled_from(["", "Engineer", "Health Care", "Saint Paul", "MN", "y" * 201,
+                         "Ingénieur", "  padded  "])
+FIELDS = {"first_name": NAMES, "last_name": NAMES, "email": EMAILS, "graduation_year": YEARS,
+          "accepts_requests": ANSWERS, "linkedin_url": URLS, "title": TEXTS,
+          "organization_name": TEXTS, "industry": TEXTS, "location": TEXTS, "city": TEXTS,
+          "state": TEXTS, "name": NAMES, "degree": TEXTS, "major": TEXTS,
+          "external_id": st.sampled_from(["C1", "C2", "", " C3 ", "z" * 201])}
+
+
+@st.composite
+def records(draw: Callable[..., Any]) -> dict[str, str]:
+    if draw(st.integers(0, 30)) == 0:  # a row the reader found too wide
+        return {"__problem__": "this row has 9 values but the header has 8 columns"}
+    names = draw(st.sets(st.sampled_from(sorted(FIELDS))))
+    record = {name: draw(FIELDS[name]) for name in names}
+    return {name: value for name, value in record.items() if value}  # as the reader keeps them
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(records(), min_size=1, max_size=12))
+def test_a_batch_checked_a_column_at_a_time_gives_every_row_what_its_own_check_gives(
+    batch: list[dict[str, str]]
+) -> None:
+    items = [(line, record, [f"cell {line}"]) for line, record in enumerate(batch, start=2)]
+    columns, refused = rows.check_directory(items)
+    expected_entries, expected_refused = [], []
+    for line, record, cells in items:
+        entry, problems = rows.check(record, "directory", {})
+        if problems:
+            expected_refused.extend((line, f, v, m, cells) for f, v, m in problems)
+        else:
+            expected_entries.append(entry)
+    assert refused == expected_refused
+    entries = DirectoryWriter.prepare(columns)
+    assert len(entries) == len(expected_entries)
+    for made, entry in zip(entries, expected_entries, strict=True):
+        values = dict(zip(DirectoryWriter.ENTRY, made, strict=True))
+        # What a new entry would hold: the row's values over the blank entry, and what is
+        # derived from them (accepting requests when the row does not say).
+        expected = {**BLANK, **entry}
+        expected = {**expected, **entry_derived(expected)}
+        if values["accepts_requests"] is None:
+            values["accepts_requests"] = True
+        assert {k: v for k, v in values.items() if k != "id"} == {
+            k: expected[k] for k in DirectoryWriter.ENTRY if k != "id"}
+        assert len(values["id"]) == 26
+
+
+def _alumni(count: int, start: int = 0) -> bytes:
+    lines = ["Constituent ID,First Name,Last Name,Preferred Email,Class Year,Employer,City,"
+             "State,Contact Opt-In"]
+    for n in range(start, start + count):
+        email = "" if n % 7 == 0 else f"p{n % (count - 3)}@alumni.example"  # some repeat
+        year = "twenty" if n % 97 == 0 else str(1970 + n % 50)
+        lines.append(f"C{n},Fírst{n},Last{n},{email},{year},Org {n % 13},Saint Paul,MN,"
+                     f"{'yes' if n % 3 else 'no'}")
+    lines.append(lines[6])  # a row twice
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _snapshot(app: FastAPI) -> set[tuple[Any, ...]]:
+    columns = [c for c in DirectoryEntry.__table__.columns
+               if c.name not in {"id", "created_at", "updated_at"}]
+    with Session(app.state.engine) as db:
+        return {tuple(r) for r in db.execute(select(*columns))}
+
+
+def _import(app: FastAPI, staff: dict[str, Any], content: bytes, **kwargs: Any) -> Import:
+    with Session(app.state.engine) as db:
+        owner = db.get(User, staff["id"])
+        assert owner is not None
+        job = imports.run(db, owner, io.BytesIO(content), target="directory",
+                          filename="alumni.csv", **kwargs)
+        db.refresh(job)
+        db.expunge(job)
+        return job
+
+
+def _empty_directory(app: FastAPI) -> None:
+    with Session(app.state.engine) as db:
+        db.execute(DirectoryEntry.__table__.delete())
+        db.execute(Import.__table__.delete())
+        db.commit()
+
+
+def _counts(job: Import) -> tuple[int, ...]:
+    return (job.created, job.updated, job.unchanged, job.skipped, job.lines_done)
+
+
+@pytest.mark.parametrize("first_load", [True, False])
+def test_a_file_read_by_a_child_process_leaves_what_one_read_here_leaves(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch, first_load: bool
+) -> None:
+    staff = make_staff(app, client)
+    monkeypatch.setattr(imports, "BATCH", 700)  # several commits
+    content = _alumni(3000)
+    earlier = _alumni(400, start=2800)  # entries that are there before, when not a first load
+    outcomes = []
+    for process in (False, True):
+        _empty_directory(app)
+        if not first_load:
+            _import(app, staff, earlier)
+        monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 0 if process else 1 << 40)
+        job = _import(app, staff, content)
+        assert job.status == "completed", job.problem
+        outcomes.append((_counts(job), _snapshot(app)))
+    assert outcomes[0] == outcomes[1]
+    (created, updated, unchanged, skipped, lines), _ = outcomes[0]
+    assert lines == 3002 and skipped == len(range(0, 3000, 97))
+    assert created + updated + unchanged + skipped == 3001
+    assert unchanged >= 1  # the row twice
+    assert updated > 0  # rows with an address seen before took the later row's values
+
+
+def test_a_first_load_builds_the_name_index_after_its_rows_and_a_dry_run_leaves_it(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite, that is; PostgreSQL keeps every index up to date as the rows come."""
+    staff = make_staff(app, client)
+    monkeypatch.setattr(imports, "BATCH", 500)
+
+    def indexes() -> set[str]:
+        return {i["name"] for i in inspect(app.state.engine).get_indexes("directory_entries")}
+
+    every = indexes()
+    assert DirectoryWriter.DEFERRED in every
+    seen: list[set[str]] = []
+    job = _import(app, staff, _alumni(2000), progress=lambda _: seen.append(indexes()))
+    assert job.status == "completed"
+    assert seen and all((DirectoryWriter.DEFERRED in s) == ON_POSTGRESQL for s in seen)
+    assert indexes() == every
+    if not ON_POSTGRESQL:  # and the index is whole: it lists every entry
+        with app.state.engine.connect() as conn:
+            assert conn.scalar(text(
+                f"SELECT count(*) FROM directory_entries INDEXED BY {DirectoryWriter.DEFERRED} "  # noqa: S608
+                "WHERE sort_name > ''")) == job.created
+
+    _empty_directory(app)
+    seen.clear()
+    _import(app, staff, _alumni(2000), dry_run=True, progress=lambda _: seen.append(indexes()))
+    assert seen and all(s == every for s in seen)
+
+
+def test_an_entry_someone_else_adds_during_a_first_load_is_matched_not_repeated(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first load looks up only the keys it may have written itself, until another
+    connection writes: then it looks every key up again."""
+    staff = make_staff(app, client)
+    monkeypatch.setattr(imports, "BATCH", 300)
+    monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 0)
+    content = _alumni(1500)
+    late = "p1401@alumni.example"  # a row near the end of the file has this address
+
+    def someone_else(line: int) -> None:
+        if line < 1000:
+            with Session(app.state.engine) as db:  # another connection, between two commits
+                if db.scalar(select(DirectoryEntry).where(DirectoryEntry.email_key == late)):
+                    return
+                added = directory.create_entry(db, {"first_name": "Added", "email": late,
+                                                    "external_id": "elsewhere-1"})
+                added_id.append(added.id)
+                db.commit()
+
+    added_id: list[str] = []
+    job = _import(app, staff, content, progress=someone_else)
+    assert job.status == "completed"
+    with Session(app.state.engine) as db:
+        found = db.scalars(select(DirectoryEntry).where(DirectoryEntry.email_key == late)).all()
+    assert [(e.id, e.first_name) for e in found] == [(added_id[0], "Fírst1401")]
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop(line: int) -> None:
+    raise _Stopped(line)
+
+
+def test_an_import_that_stops_takes_its_reader_and_threads_with_it(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staff = make_staff(app, client)
+    monkeypatch.setattr(imports, "BATCH", 200)
+    monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 0)
+    with pytest.raises(_Stopped):
+        _import(app, staff, _alumni(5000), progress=_stop)
+    assert multiprocessing.active_children() == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("import-")]
+    with Session(app.state.engine) as db:
+        job = db.scalars(select(Import)).one()
+        assert job.status == "failed" and 0 < job.lines_done < 5001
+        assert job.problem == f"Stopped after row {job.lines_done}."
+
+    job = _import(app, staff, _alumni(5000))  # sent again: a new import, from the top
+    assert job.status == "completed" and job.lines_done == 5002
+    assert multiprocessing.active_children() == []
