@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from app import errors, openapi
 from app.accounts import pages as account_pages
 from app.accounts import router as account_router
+from app.accounts import service as accounts
 from app.config import Settings, get_settings
 from app.contacts import pages as contact_pages
 from app.contacts import router as contact_router
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stats_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    accounts.dummy_hash()  # made now, so that the first login with an unknown email is not slower
     # What was built at start-up lives as long as the app: keep the garbage collector from
     # walking it again and again (pauses of 60-100 ms under load otherwise).
     gc.collect()

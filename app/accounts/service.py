@@ -8,6 +8,7 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from pwdlib import PasswordHash
 from sqlalchemy import delete, func, select
@@ -29,8 +30,15 @@ from app.pagination import Order, paginate
 from app.webhooks import service as webhooks
 
 hasher = PasswordHash.recommended()  # argon2id
-# Verified against when the email is unknown, so both answers take the same time.
-_DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
+@cache
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so both answers take the same time (made
+    on first need: hashing takes a moment and 64 MB, which commands that never log in skip)."""
+    return hasher.hash("not-a-real-password")
+
+
 KEY_PREFIX = "rpk_"
 
 
@@ -126,7 +134,7 @@ def record_login_failure(db: Session, settings: Settings, email: str, address: s
 def authenticate(db: Session, settings: Settings, email: str, password: str, address: str) -> User:
     _check_throttle(db, settings, email, address)
     user = get_user_by_email(db, email)
-    valid, new_hash = hasher.verify_and_update(password, user.password_hash if user else _DUMMY_HASH)
+    valid, new_hash = hasher.verify_and_update(password, user.password_hash if user else dummy_hash())
     if user is None or not valid:
         record_login_failure(db, settings, email, address)
         raise Unauthorized("The email or password is not right.", code="invalid_credentials")

@@ -51,7 +51,7 @@ CONTACTS_BATCH = 250
 PROCESS_MIN_BYTES = 1 << 20
 FORK = "fork" in multiprocessing.get_all_start_methods()
 PIPE_BYTES = 1 << 20  # the most Linux gives a pipe unless told otherwise
-INBOX_BATCHES = 32
+INBOX_BATCHES = 8
 LIVE_SECONDS = 30  # an import that wrote nothing for this long has stopped
 log = logging.getLogger(__name__)
 TARGETS = ("contacts", "directory")
@@ -269,7 +269,8 @@ def _in_a_process(batches: Batches) -> Batches:
 
     def produce() -> None:
         receiver.close()
-        gc.freeze()  # what came with the fork is never collected here: no pass walks it
+        first, second, _ = gc.get_threshold()  # never a full collection here: it would walk
+        gc.set_threshold(first, second, 1 << 30)  # (and copy) every object the fork shares
         try:
             for batch in batches:  # marshal: several times faster than pickle for plain values
                 sender.send_bytes(marshal.dumps(
