@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import closing
 from datetime import datetime
 from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, or_, select, text, update
@@ -97,7 +98,9 @@ class WrittenKeys:
 
     def maybe(self, keys: list[str], codes: list[int]) -> set[str]:
         """The keys that may have been written (``codes`` are theirs)."""
-        return set(compress(keys, map(self.bits.__getitem__, codes)))
+        if len(codes) < 2:  # itemgetter gives one value, not a tuple, for one place
+            return {k for k, c in zip(keys, codes, strict=True) if self.bits[c]}
+        return set(compress(keys, itemgetter(*codes)(self.bits)))
 
     def add(self, codes: list[int]) -> None:
         deque(map(self.bits.__setitem__, codes, repeat(1)), maxlen=0)
