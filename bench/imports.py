@@ -37,7 +37,6 @@ import argparse
 import csv
 import os
 import re
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -130,17 +129,21 @@ def run_import(path: Path, env: dict[str, str],
                                 "--user", "staff@bench.example"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     together = 0
-    while process.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         if memory:
             together = max(together, tree_pss_kb(process.pid))
         time.sleep(0.02)
     wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
     assert process.stdout is not None
     report = " ".join(process.stdout.read().split())
     if process.returncode:
         sys.exit(f"the import failed: {report}")
-    # ru_maxrss: the largest single process waited for so far, the import's reader included.
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # The largest of the import and the reader it waited for (kilobytes).
+    largest = usage.ru_maxrss
     rate = re.search(r"\(([\d,]+) rows/s\)", report)
     return (float(rate.group(1).replace(",", "")) if rate else 0.0, wall, largest / 1024,
             together / 1024, report.split(". Import")[0])
