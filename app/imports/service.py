@@ -220,7 +220,12 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
             items.append(item)
             line = item[0]
             if len(items) >= size:
-                yield _checked(items, target, defaults)
+                batch, unforeseen = _checked(items, target, defaults)
+                if batch:
+                    yield batch
+                if unforeseen:
+                    yield Ended("failed", f"Row {unforeseen} could not be read.")
+                    return
                 items = []
                 if target == "directory":  # then larger, up to READ_BATCH
                     size = min(size * 2, READ_BATCH)
@@ -230,13 +235,30 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
     except Exception:  # a row nothing above foresaw: stop there, keep what came before
         log.exception("import stopped at row %s", line + 1)
         ended = Ended("failed", f"Row {line + 1} could not be read.")
-    if items:
-        yield _checked(items, target, defaults)
-    yield ended
+    batch, unforeseen = _checked(items, target, defaults) if items else (None, None)
+    if batch:
+        yield batch
+    yield Ended("failed", f"Row {unforeseen} could not be read.") if unforeseen else ended
 
 
 def _checked(items: list[tuple[int, dict[str, str], list[str]]], target: str,
-             defaults: dict[str, str]) -> Batch:
+             defaults: dict[str, str]) -> tuple[Batch | None, int | None]:
+    """The rows checked; or, when checking fails in a way nothing foresaw, the rows before the
+    one it fails on, and that row's line."""
+    try:
+        return _check(items, target, defaults), None
+    except Exception:
+        for i, item in enumerate(items):
+            try:
+                _check([item], target, defaults)
+            except Exception:
+                log.exception("import stopped at row %s", item[0])
+                return (_check(items[:i], target, defaults) if i else None), item[0]
+        raise
+
+
+def _check(items: list[tuple[int, dict[str, str], list[str]]], target: str,
+           defaults: dict[str, str]) -> Batch:
     if target == "directory":
         columns, refused = rows.check_directory(items)
         return Batch(DirectoryWriter.prepare(columns), refused, items[-1][0])

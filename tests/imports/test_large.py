@@ -230,3 +230,24 @@ def test_an_import_that_stops_takes_its_reader_and_threads_with_it(
     job = _import(app, staff, _alumni(5000))  # sent again: a new import, from the top
     assert job.status == "completed" and job.lines_done == 5002
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("process", [False, True])
+def test_a_row_nothing_foresaw_stops_the_import_there_and_keeps_what_came_before(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch, process: bool
+) -> None:
+    staff = make_staff(app, client)
+    monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 0 if process else 1 << 40)
+    check_directory = rows.check_directory
+
+    def fragile(items: list[tuple[int, dict[str, str], list[str]]]) -> Any:
+        if any(record.get("first_name") == "Fírst1232" for _, record, _ in items):
+            raise RuntimeError("a bug")
+        return check_directory(items)
+
+    monkeypatch.setattr(rows, "check_directory", fragile)
+    job = _import(app, staff, _alumni(3000))
+    assert (job.status, job.problem, job.lines_done) == (
+        "failed", "Row 1234 could not be read.", 1233)  # row 1234 of the file holds n=1232
+    assert job.created + job.unchanged + job.skipped == 1232
+    assert multiprocessing.active_children() == []
