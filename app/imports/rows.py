@@ -71,10 +71,11 @@ def check(record: dict[str, str], target: str,
 
 # --- a batch of directory rows at once ---
 
-ABSENT = object()  # a value clean() would refuse: its row is checked on its own
+UNREAD = object()  # a value the column pass does not read: its row is checked on its own
 YEARS: dict[str, Any] = {str(y): y for y in range(rules.FIRST_YEAR, rules.THIS_YEAR + 11)}
-ANSWERS: dict[str, Any] = {variant: answer for words, answer in ((rules.YES, True), (rules.NO, False))
-           for word in words for variant in (word, word.upper(), word.capitalize())}
+ANSWERS: dict[str, Any] = {
+    variant: answer for words, answer in ((rules.YES, True), (rules.NO, False))
+    for word in words for variant in (word, word.upper(), word.capitalize())}
 PATTERNS = {"email": rules.EMAIL, "linkedin_url": rules.WEB_ADDRESS}
 # Refused: (line, field, value, message, cells).
 Refusal = tuple[int, str, str, str, list[str]]
@@ -108,11 +109,11 @@ def check_directory(items: list[tuple[int, dict[str, str], list[str]]]) -> tuple
     for name in rules.FIELDS:
         column = columns.setdefault(name, blank.copy())
         if name == "graduation_year":
-            column[:] = [YEARS.get(x, ABSENT) if x else None for x in column]
-            doubtful.update(i for i, x in enumerate(column) if x is ABSENT)
+            column[:] = [YEARS.get(x, UNREAD) if x else None for x in column]
+            doubtful.update(i for i, x in enumerate(column) if x is UNREAD)
         elif name == "accepts_requests":
-            column[:] = [ANSWERS.get(x, ABSENT) if x else None for x in column]
-            doubtful.update(i for i, x in enumerate(column) if x is ABSENT)
+            column[:] = [ANSWERS.get(x, UNREAD) if x else None for x in column]
+            doubtful.update(i for i, x in enumerate(column) if x is UNREAD)
         else:
             given = [x for x in column if x]
             text = "".join(given)
@@ -136,7 +137,8 @@ def check_directory(items: list[tuple[int, dict[str, str], list[str]]]) -> tuple
             dropped.append(i)
             continue
         for name, column in columns.items():
-            column[i] = entry.get(name) if entry.get(name) != "" else None
+            value = entry.get(name)
+            column[i] = None if value == "" else value
     if dropped:
         gone = set(dropped)
         keep = [i for i in range(len(items)) if i not in gone]

@@ -165,7 +165,7 @@ class DirectoryWriter:
         self.stamp: Any = stamp or (lambda moment: moment)
         if self.sqlite:
             # For this connection: a larger page cache (matching and indexing a batch read the
-            # indexes again and again: 32 MB, not 2).
+            # indexes again and again: 16 MB, not 2).
             self._raw().execute("PRAGMA cache_size=-16384")
         path = db.get_bind().engine.url.database
         # Started at the first commit (after the file's reader has been forked, so that no
