@@ -29,6 +29,17 @@ _last_id = 0
 _id_lock = threading.Lock()
 
 
+def _new_id_lock() -> None:
+    """In a forked child (an import's reader): the lock as the fork copied it may be held by a
+    thread that the child does not have."""
+    global _id_lock
+    _id_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_id_lock)
+
+
 def new_id() -> str:
     """A 26-character, time-ordered, opaque identifier (48 bits of milliseconds, 80 random).
 

@@ -45,3 +45,30 @@ def test_ids_made_a_batch_at_a_time_sort_with_the_others() -> None:
     ids = [new_id(), *new_ids(5000), new_id(), *new_ids(0), *new_ids(3)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids) == 5005
     assert all(len(i) == 26 and set(i) <= set("0123456789abcdefghjkmnpqrstvwxyz") for i in ids)
+
+
+def test_ids_are_made_in_a_process_forked_while_another_thread_was_making_them() -> None:
+    """An import's reader is forked from a server whose other threads make ids all the time."""
+    import multiprocessing
+    import threading
+
+    from app import db
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db._id_lock:
+            held.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    child = multiprocessing.get_context("fork").Process(target=db.new_ids, args=(3,))
+    child.start()
+    child.join(timeout=10)
+    release.set()
+    holder.join()
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
