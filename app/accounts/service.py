@@ -34,8 +34,9 @@ hasher = PasswordHash.recommended()  # argon2id
 
 @cache
 def dummy_hash() -> str:
-    """Verified against when the email is unknown, so both answers take the same time (made
-    on first need: hashing takes a moment and 64 MB, which commands that never log in skip)."""
+    """Verified against when the email is unknown, so both answers take the same time. Made
+    when the app starts, not when this module is imported: hashing takes a moment and 64 MB,
+    which commands that never log anyone in (an import) need not spend."""
     return hasher.hash("not-a-real-password")
 
 
