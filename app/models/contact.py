@@ -84,6 +84,8 @@ class Contact(IdMixin, TimestampMixin, Base):
     industry: Mapped[str] = mapped_column(String(200), default="")
     location: Mapped[str] = mapped_column(String(200), default="")
     linkedin_url: Mapped[str] = mapped_column(String(500), default="")
+    # Any other web address of theirs: a personal site, a lab page, a portfolio.
+    website: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str] = mapped_column(String(16), default=Source.other)
     referred_by_id: Mapped[str | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
