@@ -182,7 +182,8 @@ def import_file(
 
             try:
                 job = imports.run(db, owner, binary, target=target, fmt=format,
-                                  filename=path.name, dry_run=dry_run, progress=progress)
+                                  filename=path.name, dry_run=dry_run, progress=progress,
+                                  max_rows=get_settings().import_max_contact_rows)
             except (AppError, FileProblem) as exc:
                 raise _fail(exc.message if isinstance(exc, FileProblem) else _describe(exc)) from exc
             bar.update(task, completed=size)
@@ -195,7 +196,8 @@ def import_file(
     elapsed = time.monotonic() - started
     verb = "Would import" if dry_run else "Imported"
     out.print(f"{verb} {path.name} ({job.format}) into {target}: {job.created:,} created, "
-              f"{job.updated:,} updated, {job.unchanged:,} unchanged, {job.skipped:,} skipped "
+              f"{job.updated:,} updated, {job.unchanged:,} unchanged, {job.skipped:,} skipped, "
+              f"{job.conflicts:,} in conflict "
               f"in {elapsed:.1f} s ({job.lines_done / max(elapsed, 1e-6):,.0f} rows/s). "
               f"Import {job.id}.", highlight=False, markup=False)
     for problem in problems:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     # Import files may be larger: refused (413) before they are read whole.
     import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # Rows one file may bring into a student's contacts (LinkedIn allows 30,000 connections).
+    import_max_contact_rows: int = Field(default=50_000, ge=1)
     # A directory batch (up to 1,000 entries) may be larger than other requests.
     directory_batch_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 

@@ -34,10 +34,17 @@ def _scoped(principal: Principal, scope: str) -> None:
 
 
 def out(db: Session, job: Import) -> dict[str, Any]:
-    total = db.scalar(select(func.count()).where(ImportRowError.import_id == job.id)) or 0
+    totals = dict(db.execute(select(ImportRowError.kind, func.count())
+                             .where(ImportRowError.import_id == job.id)
+                             .group_by(ImportRowError.kind)).all())
+    conflicts = [{"row": c.row, "field": c.field, "value": c.value, "message": c.message, **c.about}
+                 for c in service.errors_of(db, job, 1000, "conflict")]
     return {**{c: getattr(job, c) for c in ImportOut.model_fields if hasattr(job, c)},
-            "errors": service.errors_of(db, job, 1000), "errors_total": total,
-            "errors_csv": f"/api/v1/imports/{job.id}/errors.csv"}
+            "errors": service.errors_of(db, job, 1000), "errors_total": totals.get("error", 0),
+            "errors_csv": f"/api/v1/imports/{job.id}/errors.csv",
+            "conflicts": conflicts, "conflicts_total": totals.get("conflict", 0),
+            "warnings": service.errors_of(db, job, 1000, "warning"),
+            "warnings_total": totals.get("warning", 0)}
 
 
 @router.post("/imports", status_code=201, response_model=ImportOut)
@@ -64,7 +71,8 @@ def create_import(
                                                        '{"Class Year": "graduation_year"}.')])
     try:
         job = service.run(db, principal.user, file.file, target=target, fmt=format,
-                          filename=file.filename or "", dry_run=dry_run, mapping=columns)
+                          filename=file.filename or "", dry_run=dry_run, mapping=columns,
+                          max_rows=request.app.state.settings.import_max_contact_rows)
     except FileProblem as problem:
         raise ValidationFailed(problem.message, code="file_unreadable",
                                fields=[("file", problem.message)]) from None

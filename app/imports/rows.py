@@ -1,6 +1,7 @@
 """One record of a file, checked as the API would check it: the values to write, or what is
 wrong with it, field by field."""
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,47 +27,183 @@ def destination(name: str, target: str) -> str:
     return name if name in TARGET_FIELDS[target] else ""
 
 
-def mapped(record: dict[str, str], target: str,
-           defaults: dict[str, str] | None = None) -> dict[str, Any]:
-    """The record's text under the target's field names (names split, city and state joined)."""
+GUARDED_FORMATS = {"csv", "linkedin", "google", "xlsx"}  # where our CSV export's guard can be
+# Cells that mean "nothing here", as exports and people write them.
+PLACEHOLDERS = {"-", "--", "\u2014", "\u2013", "n/a", "na", "none", "null", "nil", "?", "."}
+LINKEDIN_PROFILE = re.compile(r"(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|pub)/[^/?#\s]+", re.I)
+UNESCAPED_COMMA = re.compile(r"(?<!\\)(?:\\\\)*,")
+
+
+def split_tags(text: str) -> list[str]:
+    r"""Tags from one cell: separated by commas; ``\,`` is a comma inside a tag (and ``\\`` a
+    backslash), as the CSV export writes them."""
+    tags, start = [], 0
+    for match in UNESCAPED_COMMA.finditer(text):
+        tags.append(text[start:match.end() - 1])
+        start = match.end()
+    tags.append(text[start:])
+    return [re.sub(r"\\(.)", r"\1", t).strip() for t in tags if t.strip()]
+
+
+def web_address(text: str) -> str:
+    """An address as a browser takes it: one written without its scheme gets https://."""
+    if text and "://" not in text and re.match(r"(www\.|[a-z0-9-]+\.[a-z]{2,}/)", text, re.I):
+        return "https://" + text
+    return text
+
+
+def is_linkedin_profile(url: str) -> bool:
+    """Only a person's profile (linkedin.com/in/…) identifies them; a company page does not."""
+    return bool(url) and LINKEDIN_PROFILE.search(url.split("://", 1)[-1]) is not None
+
+
+def mapped(record: dict[str, Any], target: str, defaults: dict[str, str] | None = None,
+           guarded: bool = True) -> dict[str, Any]:
+    """The record's values under the target's field names: names split or joined, city, state
+    and country joined, tags split, web addresses sorted into LinkedIn and website, and the
+    values with no field of their own added to the notes. ``guarded``: cells may carry the CSV
+    export's formula guard (an apostrophe), which is taken off."""
+    if target != "contacts":
+        return _directory_mapped(record)
     values: dict[str, Any] = dict(defaults) if defaults else {}
+    extra: list[str] = []
+    for name, raw in record.items():
+        if name.startswith("__"):
+            continue
+        if isinstance(raw, list):
+            if name == "tags":
+                values["tags"] = [str(t).strip() for t in raw if str(t).strip()]
+            continue
+        text = str(raw).strip()
+        if not text or text.lower() in PLACEHOLDERS:
+            continue
+        if guarded and text[0] == "'":  # a cell an export made inert, as it was
+            text = revive(text)
+        if name.startswith("note:"):
+            extra.append(f"{name[5:]}: {text}")
+        else:
+            values[name] = text
+    if "first_name" not in values and "name" in values:
+        first, _, last = values["name"].rpartition(" ")
+        values["first_name"], values["last_name"] = (first, last) if first else (last, "")
+    if "middle_name" in values:
+        middle = values.pop("middle_name")
+        values["first_name"] = f"{values['first_name']} {middle}" if "first_name" in values else middle
+    if "location" not in values:
+        place = [values[k] for k in ("city", "state", "country") if k in values]
+        if place:
+            values["location"] = ", ".join(place)
+    if isinstance(values.get("tags"), str):
+        values["tags"] = split_tags(values["tags"])
+    for name in ("linkedin_url", "website"):
+        if name in values:
+            values[name] = web_address(values[name])
+    if "linkedin_url" in values and "linkedin.com" not in values["linkedin_url"].lower():
+        other = values.pop("linkedin_url")  # a Google profile or a home page: not LinkedIn
+        values.setdefault("website", other)
+    if "website" in values and "linkedin_url" not in values and is_linkedin_profile(values["website"]):
+        values["linkedin_url"] = values.pop("website")
+    if extra:
+        values["notes"] = "\n".join([values["notes"], *extra] if "notes" in values else extra)
+    fields = TARGET_FIELDS[target]
+    return values if values.keys() <= fields else {k: v for k, v in values.items() if k in fields}
+
+
+def _directory_mapped(record: dict[str, Any]) -> dict[str, Any]:
+    """A directory row's values: what ``check_directory`` reads a column at a time, row by row."""
+    values: dict[str, Any] = {}
     for name, text in record.items():
-        text = text.strip()
-        if text:  # a cell an export made inert, as it was
+        text = str(text).strip()
+        if text and not name.startswith(("__", "note:")):
             values[name] = revive(text) if text[0] == "'" else text
     if "first_name" not in values and "name" in values:
         first, _, last = values["name"].rpartition(" ")
         values["first_name"], values["last_name"] = (first, last) if first else (last, "")
     if "location" not in values and ("city" in values or "state" in values):
         values["location"] = ", ".join(values[k] for k in ("city", "state") if k in values)
-    if target == "contacts" and "tags" in values:
-        values["tags"] = values["tags"].split(",")
-    fields = TARGET_FIELDS[target]
+    fields = TARGET_FIELDS["directory"]
     return values if values.keys() <= fields else {k: v for k, v in values.items() if k in fields}
 
 
-def check(record: dict[str, str], target: str,
+def check(record: dict[str, Any], target: str,
           defaults: dict[str, str]) -> tuple[Any, list[tuple[str, str, str]]]:
     """The checked row (a directory entry's values, or a ContactIn), or its problems as
     (field, value, message)."""
+    if target == "contacts":
+        contact, problems, _ = check_contact(record, defaults)
+        return contact, problems
     if "__problem__" in record:
         return None, [("", "", record["__problem__"])]
     values = mapped(record, target, defaults)
     if "first_name" not in values:
         about = "" if values else " (the row is empty)"
         return None, [("first_name", "", f"A name is needed: this row has none{about}.")]
-    if target == "directory":
-        entry, problems = rules.clean(values)
-        return (None, problems) if problems else (entry, [])
-    try:
-        return ContactIn.model_validate(values), []
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            name = field_name(error["loc"])
-            value = values.get(name.split(".")[0], "")
-            problems.append((name, str(value)[:200], field_message(error)))
-        return None, problems
+    entry, problems = rules.clean(values)
+    return (None, problems) if problems else (entry, [])
+
+
+# A row keeps what is good: a value in one of these that cannot be used is left out (with a
+# warning), and the rest of the row goes in.
+REQUIRED = {"first_name"}
+Problem = tuple[str, str, str]  # field, value, message
+
+
+def check_contact(record: dict[str, Any], defaults: dict[str, str], guarded: bool = True
+                  ) -> tuple[ContactIn | None, list[Problem], list[Problem]]:
+    """A row for a student's contacts: the contact, or why the row cannot be one; and the
+    warnings (values left out, the row still goes in)."""
+    if "__problem__" in record:
+        return None, [("", "", str(record["__problem__"]))], []
+    warnings: list[Problem] = [(str(f), str(v), str(m)) for f, v, m in record.get("__warnings__", ())]
+    values = mapped(record, "contacts", defaults, guarded)
+    if values.get("phone") and not any(c.isdigit() for c in values["phone"]):
+        warnings.append(("phone", values.pop("phone")[:200], "This is not a phone number: left out."))
+    for _ in range(len(TARGET_FIELDS["contacts"])):  # each round leaves out at least one field
+        if "first_name" not in values:
+            named = _named_by_key(values)
+            if named is None:
+                about = "" if values.keys() - defaults.keys() else " (the row is empty)"
+                return None, [("first_name", "", "A name, an email address or a LinkedIn address "
+                                                 f"is needed: this row has none{about}.")], warnings
+            values["first_name"] = named
+            warnings.append(("first_name", "", f"No name in this row: the contact is called "
+                                               f"“{named}” until you name them."))
+        try:
+            return ContactIn.model_validate(values), [], warnings
+        except ValidationError as exc:
+            problems: list[Problem] = []
+            for error in exc.errors():
+                name = field_name(error["loc"])
+                top = name.split(".")[0]
+                value = values.get(top, "")
+                shown = str(value[error["loc"][1]] if top == "tags" and len(error["loc"]) > 1
+                            and isinstance(error["loc"][1], int) else value)[:200]
+                problems.append((name, shown, field_message(error)))
+            if any(p[0].split(".")[0] in REQUIRED for p in problems):
+                return None, problems, warnings
+            for name, shown, message in problems:
+                top = name.split(".")[0]
+                if top == "tags" and isinstance(values.get("tags"), list):
+                    kept = [t for t in values["tags"] if t != shown and len(t) <= 50]
+                    values["tags"] = kept[:30]
+                else:
+                    values.pop(top, None)
+                warnings.append((top, shown, f"{message} This value was left out; the rest of "
+                                             "the row went in."))
+    return None, [("", "", "This row could not be checked.")], warnings  # pragma: no cover
+
+
+def _named_by_key(values: dict[str, Any]) -> str | None:
+    """What to call a contact the file gives no name for: the organization (a company's own
+    card), else their email address or LinkedIn profile's name."""
+    if values.get("organization_name"):
+        return str(values["organization_name"])[:100]
+    if values.get("email"):
+        return str(values["email"])[:100]
+    link = values.get("linkedin_url", "")
+    if is_linkedin_profile(link):
+        return str(link).rstrip("/").rsplit("/", 1)[-1][:100]
+    return None
 
 
 # --- a batch of directory rows at once ---

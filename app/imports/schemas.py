@@ -18,6 +18,16 @@ class RowErrorOut(BaseModel):
     message: str
 
 
+class ConflictOut(BaseModel):
+    row: int = Field(description="The line a spreadsheet shows (the header is line 1).")
+    field: str = Field(description="The key the row matched by: external_id, email or linkedin_url.")
+    value: str = Field(description="The key's value.")
+    contact_id: str = Field(description="Your contact with that key, left as it was.")
+    contact_name: str
+    row_name: str = Field(description="The name the file gives.")
+    message: str
+
+
 class ImportOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -38,5 +48,14 @@ class ImportOut(BaseModel):
     errors: list[RowErrorOut] = Field(description="The rows that did not go in (the first 1,000).")
     errors_total: int
     errors_csv: str = Field(description="The failed rows as CSV with a reason column.")
+    conflicts: list[ConflictOut] = Field(
+        description="Rows whose email, LinkedIn address or external id is a contact of yours with "
+                    "a clearly different name: nothing was changed (the first 1,000).")
+    conflicts_total: int
+    warnings: list[RowErrorOut] = Field(
+        description="Values left out of rows that went in (the first 1,000).")
+    warnings_total: int
+    encoding: str = Field(description="The character encoding the file was read in, e.g. "
+                                      "UTF-8 or Windows-1252.")
     created_at: datetime
     finished_at: datetime | None

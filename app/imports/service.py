@@ -18,9 +18,9 @@ import multiprocessing
 import os
 import socket
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from itertools import groupby
+from itertools import groupby, islice
 from queue import Empty, Queue
 from threading import Thread
 from typing import IO, Any
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.contacts.export import inert
 from app.db import new_id, utcnow
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.imports import rows
 from app.imports.reading import FileProblem, open_source
 from app.imports.writers import ContactsWriter, DirectoryWriter
@@ -43,9 +43,10 @@ from app.webhooks import service as webhooks
 # indexes changed, so fewer commits write fewer pages.
 READ_BATCH = 1000
 BATCH = 20_000
-# A student's contacts go in one by one through the contacts' rules: smaller batches keep
-# SQLite's write lock short for everyone else.
-CONTACTS_BATCH = 250
+# A student's contacts are written a batch at a time, each committed on its own: SQLite's
+# write lock is held for one batch only, and other students' writes wait no longer.
+CONTACTS_BATCH = 1000
+FIRST_BATCH = 250  # the first batch small, so that writing starts soon
 # A directory file this large is read and checked in a process of its own while this one
 # writes: the two halves then run on two processors (threads would take turns on Python's lock).
 PROCESS_MIN_BYTES = 1 << 20
@@ -83,12 +84,17 @@ def file_digest(binary: IO[bytes]) -> tuple[str, bool]:
 
 def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = "auto",
         filename: str = "", dry_run: bool = False, mapping: dict[str, str] | None = None,
-        progress: Callable[[int], None] | None = None) -> Import:
-    """Import ``binary`` and return its record (a dry run's record is kept, its rows are not)."""
+        progress: Callable[[int], None] | None = None, max_rows: int | None = None) -> Import:
+    """Import ``binary`` and return its record (a dry run's record is kept, its rows are not).
+    ``max_rows``: a file into a student's contacts with more rows is refused before any is
+    written."""
     if target == "directory" and not may_write_directory(owner):
         raise Forbidden("Only career-services staff can import into the alumni directory.",
                         code="staff_only")
     digest, utf8 = file_digest(binary)
+    if target == "contacts" and max_rows is not None:
+        _refuse_beyond(binary, max_rows, lambda: open_source(binary, fmt, filename, mapping,
+                                                             utf8_throughout=utf8))
     # A FileProblem here writes nothing.
     source = open_source(binary, fmt, filename, mapping, utf8_throughout=utf8)
     columns = {column: rows.destination(source.mapping.get(i, ""), target)
@@ -107,10 +113,9 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     job = found or Import(id=new_id(), owner_id=owner.id, target=target, format=source.format,
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
                           status="running", problem="", worker=_worker(), lines_done=0,
-                          created=0, updated=0,
-                          unchanged=0, skipped=0,
-                          mapping=columns)
-    if found is None:
+                          created=0, updated=0, unchanged=0, skipped=0, conflicts=0, warnings=0,
+                          encoding=source.encoding, mapping=columns)
+    if found is None and not dry_run:  # a dry run's record is written at the end, and only then
         db.add(job)
     else:
         job.worker = _worker()  # this process carries it on
@@ -132,16 +137,18 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
             if isinstance(batch, Ended):
                 ended = batch
                 break
-            created, updated, unchanged, refused = writer.write(batch.entries)
-            errors = [ImportRowError(import_id=job.id, row=row, field=field,
-                                     value=storable_text(value), message=message,
-                                     cells=[storable_text(c) for c in cells])
-                      for row, field, value, message, cells in
-                      [*batch.refused, *((r, f, "", m, c) for r, f, m, c in refused)]]
+            created, updated, unchanged, refused, conflicts = writer.write(batch.entries)
+            errors = _reported("error", [*batch.refused, *((r, f, "", m, c) for r, f, m, c in refused)])
             job.created += created
             job.updated += updated
             job.unchanged += unchanged
             job.skipped += len({e.row for e in errors})
+            job.conflicts += len(conflicts)
+            job.warnings += len(batch.warnings)
+            errors += _reported("conflict", [c[:5] for c in conflicts], [c[5] for c in conflicts])
+            errors += _reported("warning", batch.warnings)
+            for e in errors:
+                e.import_id = job.id
             job.lines_done = batch.line
             pending += len(batch.entries) + len(batch.refused)
             if dry_run:
@@ -173,14 +180,16 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     job.finished_at = utcnow()
     if dry_run:  # everything written is undone; the report and the errors stay
         report = {c: getattr(job, c) for c in ("created", "updated", "unchanged", "skipped",
-                                                "lines_done", "status", "problem", "finished_at")}
+                                                "conflicts", "warnings", "encoding", "lines_done",
+                                                "status", "problem", "finished_at")}
         db.rollback()
         job = Import(id=job.id, owner_id=owner.id, target=target, format=source.format,
                      filename=filename[:300], file_sha256=digest, dry_run=True,
                      mapping=dict(job.mapping), **report)
         db.add(job)
-        db.add_all(ImportRowError(import_id=job.id, row=e.row, field=e.field, value=e.value,
-                                  message=e.message, cells=e.cells) for e in kept)
+        for error in kept:
+            error.import_id = job.id
+        db.add_all(kept)
     else:
         webhooks.import_finished(db, job)
     db.commit()
@@ -190,11 +199,21 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
 @dataclass
 class Batch:
     """Rows read and checked: what the writer takes, the rows refused (line, field, value,
-    message, cells), and the last line read."""
+    message, cells), the last line read, and the values left out of rows that go in."""
 
     entries: list[Any]
     refused: list[rows.Refusal]
     line: int
+    warnings: list[rows.Refusal] = field(default_factory=list)
+
+
+def _reported(kind: str, found: list[rows.Refusal],
+              about: list[dict[str, str]] | None = None) -> list[ImportRowError]:
+    """Rows for the report, of one kind (error, conflict, warning)."""
+    return [ImportRowError(row=row, field=name, value=storable_text(value), message=message,
+                           cells=[storable_text(c) for c in cells], kind=kind,
+                           about=about[i] if about else {})
+            for i, (row, name, value, message, cells) in enumerate(found)]
 
 
 @dataclass
@@ -210,7 +229,9 @@ Batches = Generator[Batch | Ended, None, None]
 
 def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: int) -> Batches:
     """The file's rows after ``resume_after``, a batch at a time, checked; then how it ended."""
-    size = CONTACTS_BATCH  # the first batch small, so that writing starts soon
+    size = FIRST_BATCH
+    largest = READ_BATCH if target == "directory" else CONTACTS_BATCH
+    guarded = source.format in rows.GUARDED_FORMATS
     items: list[tuple[int, dict[str, str], list[str]]] = []
     line = resume_after  # the last row read
     try:
@@ -220,56 +241,79 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
             items.append(item)
             line = item[0]
             if len(items) >= size:
-                batch, unforeseen = _checked(items, target, defaults)
+                batch, unforeseen = _checked(items, target, defaults, guarded)
                 if batch:
                     yield batch
                 if unforeseen:
                     yield Ended("failed", f"Row {unforeseen} could not be read.")
                     return
                 items = []
-                if target == "directory":  # then larger, up to READ_BATCH
-                    size = min(size * 2, READ_BATCH)
+                size = min(size * 2, largest)
         ended = Ended("completed", "")
     except FileProblem as exc:  # what was read before it is written, and said so
         ended = Ended("failed", exc.message)
     except Exception:  # a row nothing above foresaw: stop there, keep what came before
         log.exception("import stopped at row %s", line + 1)
         ended = Ended("failed", f"Row {line + 1} could not be read.")
-    batch, unforeseen = _checked(items, target, defaults) if items else (None, None)
+    batch, unforeseen = _checked(items, target, defaults, guarded) if items else (None, None)
     if batch:
         yield batch
     yield Ended("failed", f"Row {unforeseen} could not be read.") if unforeseen else ended
 
 
-def _checked(items: list[tuple[int, dict[str, str], list[str]]], target: str,
-             defaults: dict[str, str]) -> tuple[Batch | None, int | None]:
+Items = list[tuple[int, dict[str, Any], list[str]]]
+
+
+def _checked(items: Items, target: str, defaults: dict[str, str],
+             guarded: bool) -> tuple[Batch | None, int | None]:
     """The rows checked; or, when checking fails in a way nothing foresaw, the rows before the
     one it fails on, and that row's line."""
     try:
-        return _check(items, target, defaults), None
+        return _check(items, target, defaults, guarded), None
     except Exception:
         for i, item in enumerate(items):
             try:
-                _check([item], target, defaults)
+                _check([item], target, defaults, guarded)
             except Exception:
                 log.exception("import stopped at row %s", item[0])
-                return (_check(items[:i], target, defaults) if i else None), item[0]
+                return (_check(items[:i], target, defaults, guarded) if i else None), item[0]
         raise
 
 
-def _check(items: list[tuple[int, dict[str, str], list[str]]], target: str,
-           defaults: dict[str, str]) -> Batch:
+def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -> Batch:
     if target == "directory":
-        columns, refused = rows.check_directory(items)
-        return Batch(DirectoryWriter.prepare(columns), refused, items[-1][0])
-    checked, refused = [], []
+        columns, refusals = rows.check_directory(items)
+        return Batch(DirectoryWriter.prepare(columns), refusals, items[-1][0])
+    checked: list[tuple[int, Any, list[str]]] = []
+    refused: list[rows.Refusal] = []
+    warnings: list[rows.Refusal] = []
     for line, record, cells in items:
-        contact, problems = rows.check(record, target, defaults)
+        contact, problems, left_out = rows.check_contact(record, defaults, guarded)
+        warnings.extend((line, f, v, m, cells) for f, v, m in left_out)
         if contact is None:
             refused.extend((line, f, v, m, cells) for f, v, m in problems)
         else:
             checked.append((line, contact, cells))
-    return Batch(checked, refused, items[-1][0])
+    return Batch(checked, refused, items[-1][0], warnings)
+
+
+def _refuse_beyond(binary: IO[bytes], limit: int, reopen: Callable[[], Any]) -> None:
+    """Refuse a file of more than ``limit`` rows before any is written: counted by its line
+    ends, and by reading its records only when it has more line ends than that."""
+    ends = sum(chunk.count(b"\n") for chunk in iter(lambda: binary.read(1 << 20), b""))
+    binary.seek(0)
+    if ends <= limit:
+        return
+    source = reopen()
+    try:
+        found = sum(1 for _ in islice(source.records, limit + 1))
+    finally:
+        source.release()
+        binary.seek(0)
+    if found > limit:
+        message = (f"This file has more than {limit:,} rows; one file brings at most {limit:,} "
+                   "into your contacts. Split it into smaller files and import each.")
+        raise ValidationFailed(message, code="too_many_rows", fields=[("file", message)])
 
 
 def _size(binary: IO[bytes]) -> int:
@@ -388,8 +432,11 @@ def list_imports(db: Session, owner: User, limit: int,
     return paginate(db, stmt, order, limit, cursor)
 
 
-def errors_of(db: Session, job: Import, limit: int | None = None) -> list[ImportRowError]:
-    stmt = select(ImportRowError).where(ImportRowError.import_id == job.id) \
+def errors_of(db: Session, job: Import, limit: int | None = None,
+              kind: str = "error") -> list[ImportRowError]:
+    """What the report says of rows, of one kind: errors, conflicts or warnings."""
+    stmt = select(ImportRowError).where(ImportRowError.import_id == job.id,
+                                        ImportRowError.kind == kind) \
         .order_by(ImportRowError.row, ImportRowError.id)
     return list(db.scalars(stmt.limit(limit) if limit else stmt))
 
@@ -406,7 +453,8 @@ def failed_rows_csv(factory: sessionmaker[Session], job_id: str) -> Iterator[str
         header = list(job.mapping) if job.format in {"csv", "linkedin", "google"} else ["record"]
         writer.writerow([*map(inert, header), "line", "reason"])
         yield "\ufeff" + out.getvalue()
-        stmt = (select(ImportRowError).where(ImportRowError.import_id == job_id)
+        stmt = (select(ImportRowError).where(ImportRowError.import_id == job_id,
+                                             ImportRowError.kind != "warning")
                 .order_by(ImportRowError.row, ImportRowError.id).execution_options(yield_per=1000))
         for row, problems in groupby(db.scalars(stmt), key=lambda e: e.row):
             found = list(problems)

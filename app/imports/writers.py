@@ -18,18 +18,21 @@ from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn, ContactPatch
-from app.db import new_ids, utcnow
+from app.contacts.service import derived
+from app.db import new_id, new_ids, utcnow
 from app.directory import rules
-from app.errors import AppError
-from app.models import Contact, DirectoryEntry, User
+from app.imports.rows import is_linkedin_profile
+from app.models import Contact, ContactEvent, ContactTag, DirectoryEntry, Organization, User
+from app.schemas import in_utc
 
-# Created, updated, unchanged, and the rows refused: (line, field, message, cells).
-Counts = tuple[int, int, int, list[tuple[int, str, str, list[str]]]]
+# Created, updated, unchanged, the rows refused: (line, field, message, cells), and the rows
+# in conflict with a contact of another name.
+Counts = tuple[int, int, int, list[tuple[int, str, str, list[str]]], list["Conflict"]]
 
 
 # A new entry before its values: every field empty (or none), accepting requests.
@@ -38,14 +41,6 @@ BLANK: dict[str, Any] = {**dict.fromkeys(rules.FIELDS, ""), "email": None, "exte
 
 
 STAMP = re.compile(r"[0-9: .-]+")
-
-
-def linkedin_key(url: str | None) -> str | None:
-    """A LinkedIn address without what varies: scheme, www, case, a trailing slash."""
-    if not url:
-        return None
-    key = url.lower().split("://", 1)[-1].removeprefix("www.").rstrip("/")
-    return key or None
 
 
 def entry_derived(values: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +265,7 @@ class DirectoryWriter:
             self.written.add(id_codes)
             self.written.add(email_codes)
         created = len(inserts)
-        return created, len(batch) - created - unchanged, unchanged, []
+        return created, len(batch) - created - unchanged, unchanged, [], []
 
     def _match(self, batch: list[tuple[Any, ...]], existing: list[dict[str, Any]]
                ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], int]:
@@ -368,48 +363,139 @@ def _same(field: str, old: Any, new: Any) -> bool:
 
 
 class ContactsWriter:
-    """Into one student's contacts, through the contacts' own rules."""
+    """Into one student's contacts, a batch at a time, as the contacts' own rules would write
+    them one by one: new contacts, their organizations (found or created), tags and first
+    timeline line go in with one statement each per batch; a contact a row changes is updated
+    through the contacts' rules (its timeline says what changed).
+
+    Rows are matched in memory against what the student has: by external id, then email, then
+    LinkedIn profile, and by name only a row with none of those. A row matched by a key whose
+    contact has a clearly different name changes nothing: it is a conflict. A dry run writes
+    nothing at all (and so takes no write lock)."""
+
+    FIELDS = tuple(f for f in ContactIn.model_fields if f not in {"organization_id", "referred_by_id"})
 
     def __init__(self, db: Session, owner: User, dry_run: bool = False) -> None:
         self.db, self.owner, self.dry_run = db, owner, dry_run
-        mine = self.db.scalars(select(Contact).where(Contact.owner_id == owner.id)).all()
-        self.by_id = {c.external_id: c for c in mine if c.external_id}
-        self.by_email = {c.email_key: c for c in mine if c.email_key}
-        self.by_link = {k: c for c in mine if (k := linkedin_key(c.linkedin_url))}
-        self.by_name = {c.full_name.lower(): c for c in mine}
+        self.by_id: dict[str, str] = {}
+        self.by_email: dict[str, str] = {}
+        self.by_link: dict[str, str] = {}
+        self.by_name: dict[str, str] = {}
+        self.state: dict[str, dict[str, Any]] = {}  # contact id → its comparable fields
+        self.new: dict[str, int] = {}  # contact id → line, for contacts not yet written
+        c = Contact.__table__.c
+        stored = [getattr(c, f) for f in self.FIELDS if f in c]
+        for row in db.execute(select(c.id, Organization.name.label("organization_name"), *stored)
+                              .outerjoin(Organization, Organization.id == c.organization_id)
+                              .where(c.owner_id == owner.id)).mappings():
+            state = dict(row)
+            state["tags"] = []
+            self._remember(state.pop("id"), state)
+        for contact_id, tag in db.execute(select(ContactTag.contact_id, ContactTag.tag)
+                                          .where(ContactTag.owner_id == owner.id)
+                                          .order_by(ContactTag.contact_id, ContactTag.tag)):
+            self.state[contact_id]["tags"].append(tag)
+        self.organizations = dict(db.execute(select(Organization.name_key, Organization.id)
+                                             .where(Organization.owner_id == owner.id)).all())
+
+    def _remember(self, contact_id: str, state: dict[str, Any]) -> None:
+        self.state[contact_id] = state
+        for index, key in ((self.by_id, state["external_id"]),
+                           (self.by_email, (state["email"] or "").lower()),
+                           (self.by_link, profile_key(state["linkedin_url"])),
+                           (self.by_name, full_name(state).lower())):
+            if key:
+                index[key] = contact_id
+
+    def _match(self, data: ContactIn) -> tuple[str | None, str]:
+        """The contact a row is about, and the key that says so ("" for a name)."""
+        for field, index, key in (("external_id", self.by_id, data.external_id),
+                                  ("email", self.by_email, (data.email or "").lower()),
+                                  ("linkedin_url", self.by_link, profile_key(data.linkedin_url))):
+            if key and key in index:
+                return index[key], field
+        if data.external_id or data.email or profile_key(data.linkedin_url):
+            return None, ""
+        return self.by_name.get(f"{data.first_name} {data.last_name}".strip().lower()), ""
 
     def write(self, batch: Sequence[tuple[int, Any, list[str]]]) -> Counts:
         created = updated = unchanged = 0
         refused: list[tuple[int, str, str, list[str]]] = []
+        conflicts: list[Conflict] = []
+        changed: dict[str, dict[str, Any]] = {}
+        zone = self.owner.timezone
         for line, data, cells in batch:
             assert isinstance(data, ContactIn)
-            match = ((data.external_id and self.by_id.get(data.external_id))
-                     or (data.email and self.by_email.get(data.email.lower()))
-                     or self.by_link.get(linkedin_key(data.linkedin_url) or "")
-                     # by name only a row that has nothing more particular to go by
-                     or (not (data.email or data.linkedin_url or data.external_id)
-                         and self.by_name.get(
-                             f"{data.first_name} {data.last_name}".strip().lower())))
-            try:
-                if not match:
-                    contact = contacts.create_contact(self.db, self.owner, data)
-                    created += 1
-                else:
-                    given = data.model_dump(include=data.model_fields_set)
-                    changes = {f: v for f, v in given.items()
-                               if not _same(f, _value(match, f), v)}
-                    if not changes:
-                        unchanged += 1
-                        continue
-                    contact = contacts.update_contact(self.db, self.owner, match,
-                                                      ContactPatch(**changes))
-                    updated += 1
-            except AppError as exc:  # refused by the contacts' rules before anything is written
-                field, message = exc.fields[0] if exc.fields else ("", exc.detail)
-                refused.append((line, field, message, cells))
+            values = data.model_dump()
+            values["next_action_at"] = in_utc(values["next_action_at"], zone)
+            contact_id, key = self._match(data)
+            if contact_id is None:
+                contact_id = new_id()
+                self.new[contact_id] = line
+                self._remember(contact_id, values)
+                created += 1
                 continue
-            self._remember(contact)
-        return created, updated, unchanged, refused
+            state = self.state[contact_id]
+            if key and not same_person(state, values):
+                conflicts.append(_conflict(line, key, getattr(data, key) or "", contact_id, state,
+                                           values, cells))
+                continue
+            given = {f: values[f] for f in data.model_fields_set if f in values}
+            changes = {f: v for f, v in given.items() if not _same(f, state.get(f), v)}
+            if not changes:
+                unchanged += 1
+                continue
+            state.update(changes)
+            self._remember(contact_id, state)  # under its new keys too
+            if contact_id not in self.new:  # a new one is written once, as it ends up
+                changed.setdefault(contact_id, {}).update(changes)
+            updated += 1
+        if not self.dry_run:
+            self._insert_new()
+            for contact_id, changes in changed.items():
+                self._update(contact_id, changes)
+        self.new.clear()
+        return created, updated, unchanged, refused, conflicts
+
+    def _insert_new(self) -> None:
+        if not self.new:
+            return
+        now, owner = utcnow(), self.owner.id
+        states = [(i, self.state[i]) for i in self.new]
+        names = {s["organization_name"].strip() for _, s in states if s["organization_name"]}
+        missing = {n.lower(): n for n in names if n.lower() not in self.organizations}
+        if missing:
+            rows = [{"id": i, "owner_id": owner, "name": name, "name_key": name_key, "website": "",
+                     "industry": "", "research_notes": "", "version": 1, "created_at": now,
+                     "updated_at": now}
+                    for i, (name_key, name) in zip(new_ids(len(missing)), missing.items(), strict=True)]
+            self.db.execute(insert(Organization), rows)
+            self.organizations.update((r["name_key"], r["id"]) for r in rows)
+        contacts: list[dict[str, Any]] = []
+        tags: list[dict[str, str]] = []
+        for contact_id, state in states:
+            org = (state["organization_name"] or "").strip()
+            row = {f: ("" if v is None and f in NOT_NULL_TEXT else v) for f, v in state.items()
+                   if f not in {"organization_name", "tags"}}
+            row.update(derived(state["first_name"], state["last_name"], state["email"], org,
+                               state["title"], state["notes"], state["tags"]))
+            contacts.append({**row, "id": contact_id, "owner_id": owner, "version": 1,
+                             "organization_id": self.organizations[org.lower()] if org else None,
+                             "referred_by_id": None, "created_at": now, "updated_at": now})
+            tags.extend({"contact_id": contact_id, "tag": t, "owner_id": owner} for t in state["tags"])
+        self.db.execute(insert(Contact), contacts)
+        if tags:
+            self.db.execute(insert(ContactTag), tags)
+        self.db.execute(insert(ContactEvent), [
+            {"id": i, "owner_id": owner, "contact_id": c["id"], "kind": "created",
+             "data": {"stage": c["stage"]}, "at": now}
+            for i, c in zip(new_ids(len(contacts)), contacts, strict=True)])
+
+    def _update(self, contact_id: str, changes: dict[str, Any]) -> None:
+        contact = self.db.get(Contact, contact_id)
+        assert contact is not None
+        contacts.update_contact(self.db, self.owner, contact, ContactPatch(**changes))
+        self.state[contact_id]["organization_name"] = contact.organization_name
 
     def commit(self) -> None:
         if not self.dry_run:
@@ -418,17 +504,47 @@ class ContactsWriter:
     def finish(self) -> None:
         pass
 
-    def _remember(self, contact: Contact) -> None:
-        for index, key in ((self.by_id, contact.external_id), (self.by_email, contact.email_key),
-                           (self.by_link, linkedin_key(contact.linkedin_url)),
-                           (self.by_name, contact.full_name.lower())):
-            if key:
-                index[key] = contact
+
+# A conflict: (line, key, key's value, message, cells, about).
+Conflict = tuple[int, str, str, str, list[str], dict[str, str]]
+NOT_NULL_TEXT = {"last_name", "phone", "title", "industry", "location", "linkedin_url", "website",
+                 "referrer_name", "how_we_met", "notes", "next_action"}
+KEY_NAMES = {"external_id": "external id", "email": "email address", "linkedin_url": "LinkedIn address"}
 
 
-def _value(contact: Contact, field: str) -> Any:
-    if field == "tags":
-        return contact.tags
-    if field == "organization_name":
-        return contact.organization_name
-    return getattr(contact, field)
+def full_name(values: dict[str, Any]) -> str:
+    return f"{values['first_name']} {values['last_name'] or ''}".strip()
+
+
+def profile_key(url: str | None) -> str | None:
+    """A LinkedIn profile's address without what varies (scheme, www, case, a trailing slash,
+    a query); None for any other address, which identifies no one."""
+    if not url or not is_linkedin_profile(url):
+        return None
+    key = url.lower().split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    return re.sub(r"^([a-z]{2,3}\.)?linkedin\.com", "linkedin.com", key)
+
+
+def _words(values: dict[str, Any]) -> set[str]:
+    return {w for w in re.findall(r"\w+", fold(full_name(values)).lower()) if len(w) > 1}
+
+
+def same_person(stored: dict[str, Any], row: dict[str, Any]) -> bool:
+    """Whether two names may be one person's: they share a word ("Sam Rivera", "Samuel
+    Rivera"; "Jane Doe", "Jane Smith" after a marriage), or one of them is no real name (a
+    contact named after their email address). Only names with nothing in common conflict."""
+    first, second = _words(stored), _words(row)
+    if not first or not second or first & second:
+        return True
+    named_by_key = {(stored.get("email") or "").lower(), (row.get("email") or "").lower()}
+    return full_name(stored).lower() in named_by_key or full_name(row).lower() in named_by_key
+
+
+def _conflict(line: int, key: str, value: str, contact_id: str, stored: dict[str, Any],
+              row: dict[str, Any], cells: list[str]) -> Conflict:
+    theirs, ours = full_name(stored), full_name(row)
+    message = (f"Your contact {theirs} has this {KEY_NAMES[key]}, but this row names {ours}: "
+               "nothing was changed. If they are one person, edit the contact; if not, correct "
+               "the row and import it again.")
+    return line, key, value, message, cells, {"contact_id": contact_id, "contact_name": theirs,
+                                              "row_name": ours}

@@ -96,13 +96,19 @@ class Import(IdMixin, TimestampMixin, Base):
     updated: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
+    # Rows that matched a contact of someone else's name (nothing changed), and values left out.
+    conflicts: Mapped[int] = mapped_column(default=0)
+    warnings: Mapped[int] = mapped_column(default=0)
+    encoding: Mapped[str] = mapped_column(String(40), default="")  # as the file was read
     problem: Mapped[str] = mapped_column(Text, default="")  # why the file stopped, if it did
     worker: Mapped[str] = mapped_column(String(300), default="")  # host:pid writing it
     finished_at: Mapped[datetime | None]
 
 
 class ImportRowError(IdMixin, Base):
-    """A row that did not go in: where, which field, and the row as it was (to fix and re-send)."""
+    """What the report says of one row: an error (it did not go in), a conflict (it matched a
+    contact with another name: nothing changed) or a warning (a value was left out); where,
+    which field, and the row as it was (to fix and re-send)."""
 
     __tablename__ = "import_row_errors"
     __table_args__ = (Index("ix_import_row_errors_import_id_row", "import_id", "row"),)
@@ -113,3 +119,6 @@ class ImportRowError(IdMixin, Base):
     value: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text)
     cells: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(16), default="error")  # error, conflict, warning
+    # A conflict's two names and the contact it matched.
+    about: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
