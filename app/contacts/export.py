@@ -5,6 +5,10 @@ The two contact files are streamed a page of contacts at a time, from a session 
 (the request's session is closed before a streamed body is sent), so a long contact file is
 never held in memory whole. Values are stored as given and made safe here: a CSV cell that a
 spreadsheet would run as a formula is written as text (``inert``).
+
+Both files hold every field, so that importing one into an empty account gives every contact
+back: the CSV a column per field (tags joined by ``join_tags``), the vCard its own properties
+where vCard has one and ``X-RAPPORT-…`` properties for the rest (``VCARD_EXTRAS``).
 """
 
 import csv
@@ -21,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.schemas import UserOut
 from app.contacts import service
-from app.contacts.schemas import ContactOut, EventOut, OrganizationOut
+from app.contacts.schemas import ContactOut, EventOut, OrganizationOut, join_tags
 from app.contacts.service import ContactFilters
 from app.db import utcnow
 from app.interviews.schemas import InterviewOut, ItemOut
@@ -75,7 +79,7 @@ def revive(cell: str) -> str:
 
 CSV_FIELDS = (
     "first_name", "last_name", "email", "phone", "title", "organization_name", "industry",
-    "location", "linkedin_url", "source", "referrer_name", "how_we_met", "tags", "notes", "stage",
+    "location", "linkedin_url", "website", "source", "referrer_name", "how_we_met", "tags", "notes", "stage",
     "external_id", "next_action", "next_action_at",
 )
 BOM = "\ufeff"
@@ -118,7 +122,7 @@ def _moment(moment: datetime | None, zone: str) -> str:
 
 def csv_row(contact: Contact, referrers: dict[str, str], zone: str) -> list[str]:
     values: dict[str, Any] = {field: getattr(contact, field) for field in CSV_FIELDS}
-    values["tags"] = ",".join(contact.tags)
+    values["tags"] = join_tags(contact.tags)
     values["referrer_name"] = referrer_of(contact, referrers)
     values["next_action_at"] = _moment(contact.next_action_at, zone)
     return [inert(values[field]) for field in CSV_FIELDS]
@@ -140,8 +144,30 @@ def csv_chunks(factory: sessionmaker[Session], owner_id: str) -> Iterator[bytes]
         yield buffer.getvalue().encode("utf-8")
 
 
-def vcard(contact: Contact) -> str:
-    """One contact as a vCard 3.0 (what phones and Outlook accept)."""
+# The fields vCard has no property for, each as "X-RAPPORT-" and its name in capitals with
+# hyphens (how_we_met: X-RAPPORT-HOW-WE-MET). The source and the stage are always written.
+VCARD_EXTRAS = ("source", "stage", "how_we_met", "referrer_name", "next_action", "next_action_at",
+                "external_id", "industry")
+
+
+def vcard_extra(field: str) -> str:
+    return "X-RAPPORT-" + field.upper().replace("_", "-")
+
+
+def vcard_address(location: str) -> vobject.vcard.Address:
+    """The location as an address: "City, Region" or "City, Region, Country" in their parts,
+    which joined again with ", " give it back; anything else whole, as the locality."""
+    parts = location.split(", ")
+    if not 2 <= len(parts) <= 3 or any(not part or part != part.strip() for part in parts):
+        parts = [location]
+    city, region, country = [*parts, "", ""][:3]
+    return vobject.vcard.Address(city=city, region=region, country=country)
+
+
+def vcard(contact: Contact, referrers: dict[str, str], zone: str) -> str:
+    """One contact as a vCard 3.0 (what phones and Outlook accept). Every value is escaped as
+    vCard text (a backslash before each comma, semicolon and backslash; newlines as ``\\n``),
+    and written as stored: the spreadsheet formula guard has no place here."""
     card = vobject.vCard()
     card.add("n").value = vobject.vcard.Name(family=contact.last_name, given=contact.first_name)
     card.add("fn").value = contact.full_name
@@ -155,18 +181,27 @@ def vcard(contact: Contact) -> str:
         card.add("org").value = [contact.organization_name]
     if contact.title:
         card.add("title").value = contact.title
-    if contact.linkedin_url:
-        card.add("url").value = contact.linkedin_url
+    if contact.location:
+        card.add("adr").value = vcard_address(contact.location)
+    for address in (contact.website, contact.linkedin_url):
+        if address:
+            card.add("url").value = address
     if contact.notes:
         card.add("note").value = contact.notes
     if contact.tags:
         card.add("categories").value = contact.tags
+    extras: dict[str, str] = {field: getattr(contact, field) or "" for field in VCARD_EXTRAS}
+    extras["referrer_name"] = referrer_of(contact, referrers)
+    extras["next_action_at"] = _moment(contact.next_action_at, zone)
+    for field, value in extras.items():
+        if value:
+            card.add(vcard_extra(field)).value = value
     return str(card.serialize())
 
 
 def vcard_chunks(factory: sessionmaker[Session], owner_id: str) -> Iterator[bytes]:
-    for _owner, contacts, _referrers in _pages(factory, owner_id):
-        yield "".join(vcard(c) for c in contacts).encode("utf-8")
+    for owner, contacts, referrers in _pages(factory, owner_id):
+        yield "".join(vcard(c, referrers, owner.timezone) for c in contacts).encode("utf-8")
 
 
 # --- everything a student owns, as one JSON document ---

@@ -2,14 +2,14 @@
 
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from app.contacts import service
-from app.contacts.schemas import ContactOut, OrganizationOut
+from app.contacts.schemas import ContactOut, OrganizationOut, join_tags
 from app.contacts.service import ContactFilters, Sort
 from app.deps import DbSession, PagePrincipal
 from app.etag import etag
@@ -69,8 +69,28 @@ def list_query(filters: ContactFilters, sort: str, cursor: str | None = None) ->
     return urlencode({k: v for k, v in params.items() if v})
 
 
+def tags_text(tags: list[str] | str | None) -> str:
+    """Tags as the form shows them (a form sent back with errors has them as text already)."""
+    if isinstance(tags, str):
+        return tags
+    return join_tags(tags or [], ", ")
+
+
+def is_web_link(address: str | None) -> bool:
+    """Whether a stored address may be a link: http(s) only, whatever was stored long ago."""
+    return bool(address) and urlsplit(address or "").scheme in {"http", "https"}
+
+
+def address_label(address: str) -> str:
+    """A web address as shown: without its scheme, a leading "www." or a trailing slash."""
+    shown = address.split("://", 1)[-1].removeprefix("www.")
+    return shown[:-1] if shown.endswith("/") and shown.count("/") == 1 else shown
+
+
 templates.env.globals.update(stage_labels=STAGE_LABELS, source_labels=SOURCE_LABELS,
                              list_query=list_query, chip_url=chip_url)
+templates.env.filters.update(tags_text=tags_text, address_label=address_label)
+templates.env.tests["web_link"] = is_web_link
 
 
 @router.get("/contacts", response_class=HTMLResponse)

@@ -106,7 +106,9 @@ def create_contact(
 @router.get("/contacts/export.csv", response_class=StreamingResponse, responses={
     200: {"content": {"text/csv": {}},
           "description": "Every contact, a row each (UTF-8 with a byte order mark, CRLF). "
-                         "Cells a spreadsheet would run as a formula start with an apostrophe."}})
+                         "Cells a spreadsheet would run as a formula start with an apostrophe. "
+                         "Tags are joined with commas; a comma inside a tag is written \\, "
+                         "and a backslash \\\\."}})
 def export_csv(request: Request, principal: Reader) -> StreamingResponse:
     chunks = export.csv_chunks(request.app.state.sessionmaker, principal.user.id)
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
@@ -114,7 +116,12 @@ def export_csv(request: Request, principal: Reader) -> StreamingResponse:
 
 
 @router.get("/contacts/export.vcf", response_class=StreamingResponse, responses={
-    200: {"content": {"text/vcard": {}}, "description": "Every contact as a vCard 3.0."}})
+    200: {"content": {"text/vcard": {}},
+          "description": "Every contact as a vCard 3.0. The fields vCard has no property for are "
+                         "X-RAPPORT-SOURCE, X-RAPPORT-STAGE, X-RAPPORT-HOW-WE-MET, "
+                         "X-RAPPORT-REFERRER-NAME, X-RAPPORT-NEXT-ACTION, X-RAPPORT-NEXT-ACTION-AT "
+                         "(ISO 8601 with the offset of the student's time zone), "
+                         "X-RAPPORT-EXTERNAL-ID and X-RAPPORT-INDUSTRY."}})
 def export_vcf(request: Request, principal: Reader) -> StreamingResponse:
     chunks = export.vcard_chunks(request.app.state.sessionmaker, principal.user.id)
     return StreamingResponse(chunks, media_type="text/vcard; charset=utf-8",

@@ -11,10 +11,37 @@ from app.schemas import Input, WebAddress, When, blank_is_none
 Tag = Annotated[str, Field(min_length=1, max_length=50)]
 
 
+def join_tags(tags: list[str], separator: str = ",") -> str:
+    """Tags as one text, separated by commas: a comma inside a tag is written ``\\,`` and a
+    backslash ``\\\\``, so ``split_tags`` gives the same tags back."""
+    return separator.join(tag.replace("\\", "\\\\").replace(",", "\\,") for tag in tags)
+
+
+def split_tags(text: str) -> list[str]:
+    """The tags in a text ``join_tags`` wrote (or a person typed): split at each comma that is
+    not escaped, ``\\,`` and ``\\\\`` read back as a comma and a backslash, each tag trimmed.
+    Any other backslash is kept as it is."""
+    tags: list[str] = []
+    current: list[str] = []
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append(following if following in {",", "\\"} else char + following)
+        elif char == ",":
+            tags.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    tags.append("".join(current).strip())
+    return [tag for tag in tags if tag]
+
+
 def _tag_list(value: Any) -> Any:
-    """A form sends tags as one comma-separated string; keep each once, in order."""
+    """A form sends tags as one comma-separated string (``split_tags``); keep each once, in
+    order."""
     if isinstance(value, str):
-        value = value.split(",")
+        value = split_tags(value)
     if isinstance(value, list):
         seen: dict[str, None] = {}
         for tag in value:
@@ -31,6 +58,8 @@ Email = Annotated[EmailStr | None, BeforeValidator(blank_is_none)]
 OptionalId = Annotated[Annotated[str, Field(max_length=26)] | None, BeforeValidator(blank_is_none)]
 ExternalId = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(blank_is_none)]
 Short = Annotated[str, Field(max_length=200)]
+# An http(s) address or nothing (null is nothing too).
+OptionalWebAddress = Annotated[WebAddress, BeforeValidator(lambda v: "" if v is None else v)]
 Long = Annotated[str, Field(max_length=20_000)]
 
 
@@ -45,7 +74,9 @@ class _ContactFields(Input):
     )
     industry: Short = ""
     location: Short = ""
-    linkedin_url: Annotated[WebAddress, BeforeValidator(lambda v: "" if v is None else v)] = ""
+    linkedin_url: OptionalWebAddress = ""
+    website: OptionalWebAddress = Field(
+        default="", description="Any other web address of theirs: a personal site, a lab page.")
     source: Source = Source.other
     referred_by_id: OptionalId = None
     referrer_name: Short = Field(default="", description='Free text, such as "Dr. Jones".')
@@ -82,6 +113,7 @@ class ContactOut(BaseModel):
     industry: str
     location: str
     linkedin_url: str
+    website: str
     source: Source
     referred_by_id: str | None
     referrer_name: str

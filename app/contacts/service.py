@@ -25,10 +25,10 @@ SORTS: dict[str, list[Order]] = {
 
 # Fields a timeline "edited" event names; the stage has its own event.
 _TRACKED = ("first_name", "last_name", "email", "phone", "title", "organization_id", "industry",
-            "location", "linkedin_url", "source", "referred_by_id", "referrer_name", "how_we_met",
-            "tags", "notes", "external_id", "next_action", "next_action_at")
+            "location", "linkedin_url", "website", "source", "referred_by_id", "referrer_name",
+            "how_we_met", "tags", "notes", "external_id", "next_action", "next_action_at")
 _NOT_NULL_TEXT = {"last_name", "phone", "title", "industry", "location", "linkedin_url",
-                  "referrer_name", "how_we_met", "notes", "next_action"}
+                  "website", "referrer_name", "how_we_met", "notes", "next_action"}
 
 
 # --- organizations ---
@@ -117,16 +117,24 @@ def get_contact(db: Session, owner: User, contact_id: str) -> Contact:
     return contact
 
 
+def derived(first_name: str, last_name: str, email: str | None, organization: str,
+            title: str, notes: str, tags: list[str]) -> dict[str, Any]:
+    """What is kept for sorting, uniqueness and search, from a contact's fields (the importer
+    writes many contacts at once with it)."""
+    parts = [first_name, last_name, email or "", organization, title, notes, *tags]
+    if email:  # so "uni" finds maya@uni.edu on every database
+        parts.append(re.sub(r"[@.+_-]", " ", email))
+    return {"sort_name": f"{last_name} {first_name}".strip().lower()[:201],
+            "email_key": email.lower() if email else None,
+            "search_text": " ".join(p for p in parts if p)}
+
+
 def _derive(contact: Contact) -> None:
     """Recompute what is kept for sorting, uniqueness and search from the contact's fields."""
-    contact.sort_name = f"{contact.last_name} {contact.first_name}".strip().lower()[:201]
-    contact.email_key = contact.email.lower() if contact.email else None
     org = contact.organization.name if contact.organization else ""
-    parts = [contact.first_name, contact.last_name, contact.email or "", org, contact.title,
-             contact.notes, *contact.tags]
-    if contact.email:  # so "uni" finds maya@uni.edu on every database
-        parts.append(re.sub(r"[@.+_-]", " ", contact.email))
-    contact.search_text = " ".join(p for p in parts if p)
+    for field, value in derived(contact.first_name, contact.last_name, contact.email, org,
+                                contact.title, contact.notes, contact.tags).items():
+        setattr(contact, field, value)
 
 
 def _email_free(db: Session, owner: User, email: str | None, contact_id: str | None) -> None:

@@ -26,7 +26,8 @@ def test_a_contact_keeps_every_field_of_the_contract(me: TestClient) -> None:
         "first_name": "Maya", "last_name": "Okafor", "email": "Maya.Okafor@Clinic.org",
         "phone": "+1 651 555 0100", "title": "Physician Assistant",
         "organization_name": "Regions Hospital", "industry": "Healthcare", "location": "St. Paul, MN",
-        "linkedin_url": "https://www.linkedin.com/in/maya-okafor", "source": "referral",
+        "linkedin_url": "https://www.linkedin.com/in/maya-okafor",
+        "website": "https://okafor-lab.example.org/people/maya", "source": "referral",
         "referrer_name": "Dr. Jones", "how_we_met": "Introduced by my advisor",
         "tags": ["pa", "healthcare"], "notes": "Works nights.", "stage": "identified",
         "external_id": "crm-42", "next_action": "Email", "next_action_at": "2026-12-01T15:00:00+00:00",
@@ -66,10 +67,36 @@ def test_same_email_in_another_case_is_a_conflict_naming_the_contact(me: TestCli
 def test_contact_validation_names_the_fields(me: TestClient) -> None:
     response = me.post("/api/v1/contacts", json={
         "first_name": "", "email": "nope", "linkedin_url": "javascript:alert(1)",
-        "source": "magic", "stage": "hired", "tags": ["x" * 51]})
+        "website": "ftp://files.example", "source": "magic", "stage": "hired", "tags": ["x" * 51]})
     assert response.status_code == 422
     fields = {f["field"].split(".")[0] for f in response.json()["fields"]}
-    assert fields == {"first_name", "email", "linkedin_url", "source", "stage", "tags"}
+    assert fields == {"first_name", "email", "linkedin_url", "website", "source", "stage", "tags"}
+
+
+@pytest.mark.parametrize("address", ["javascript:alert(1)", "okafor.example", "https://",
+                                     "https://a b.example", "mailto:maya@clinic.org",
+                                     "https://" + "a" * 500 + ".example"])
+def test_a_website_is_an_http_address(me: TestClient, address: str) -> None:
+    response = me.post("/api/v1/contacts", json={"first_name": "Maya", "website": address})
+    assert response.status_code == 422
+    assert [f["field"] for f in response.json()["fields"]] == ["website"]
+
+
+def test_a_website_is_set_changed_and_cleared_and_named_on_the_timeline(me: TestClient) -> None:
+    c = add(me, website=None)
+    assert c["website"] == ""
+    changed = me.patch(f"/api/v1/contacts/{c['id']}", json={"website": "http://maya.example"})
+    assert changed.status_code == 200 and changed.json()["website"] == "http://maya.example"
+    cleared = me.patch(f"/api/v1/contacts/{c['id']}", json={"website": None})
+    assert cleared.status_code == 200 and cleared.json()["website"] == ""
+    events = me.get(f"/api/v1/contacts/{c['id']}/timeline").json()["items"]
+    assert [(e["data"]["fields"], e["summary"]) for e in events if e["kind"] == "edited"] == [
+        (["website"], "Edited website."), (["website"], "Edited website.")]
+
+
+def test_tags_sent_as_text_keep_their_escaped_commas(me: TestClient) -> None:
+    c = add(me, tags="data\\, science, C:\\\\temp, plain")
+    assert me.get(f"/api/v1/contacts/{c['id']}").json()["tags"] == ["C:\\temp", "data, science", "plain"]
 
 
 def test_unknown_and_server_owned_fields_are_refused(me: TestClient) -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.contacts import export
+from app.contacts.schemas import join_tags, split_tags
 from app.db import session_scope
 from app.models import Contact
 from tests.conftest import api_key, signed_in
@@ -21,8 +22,8 @@ CSV_URL = "/api/v1/contacts/export.csv"
 VCF_URL = "/api/v1/contacts/export.vcf"
 JSON_URL = "/api/v1/export.json"
 HEADER = ["first_name", "last_name", "email", "phone", "title", "organization_name", "industry",
-          "location", "linkedin_url", "source", "referrer_name", "how_we_met", "tags", "notes",
-          "stage", "external_id", "next_action", "next_action_at"]
+          "location", "linkedin_url", "website", "source", "referrer_name", "how_we_met", "tags",
+          "notes", "stage", "external_id", "next_action", "next_action_at"]
 SECRET_WORD = "Quetzalcoatlus"
 
 
@@ -59,8 +60,8 @@ def test_csv_is_an_attachment_with_a_bom_our_header_and_crlf(me: TestClient) -> 
     add(me, first_name="Maya", last_name="Okafor", email="maya@clinic.org", phone="651 555 0100",
         title="Physician Assistant", organization_name="Regions Hospital", industry="Healthcare",
         location="St. Paul, MN", linkedin_url="https://www.linkedin.com/in/maya",
-        source="referral", referred_by_id=referrer["id"], how_we_met="Career fair",
-        tags=["pa", "healthcare"], notes="Works nights, \"mostly\".\nCall after 4.",
+        website="https://maya.example/about", source="referral", referred_by_id=referrer["id"],
+        how_we_met="Career fair", tags=["pa", "healthcare"], notes="Works nights, \"mostly\".\nCall after 4.",
         stage="contacted", external_id="crm-42", next_action="Email her",
         next_action_at="2026-12-01T15:00:00Z")
     add(me, first_name="Kim", referrer_name="Dr. Jones")
@@ -78,7 +79,8 @@ def test_csv_is_an_attachment_with_a_bom_our_header_and_crlf(me: TestClient) -> 
         "first_name": "Maya", "last_name": "Okafor", "email": "maya@clinic.org",
         "phone": "651 555 0100", "title": "Physician Assistant",
         "organization_name": "Regions Hospital", "industry": "Healthcare", "location": "St. Paul, MN",
-        "linkedin_url": "https://www.linkedin.com/in/maya", "source": "referral",
+        "linkedin_url": "https://www.linkedin.com/in/maya", "website": "https://maya.example/about",
+        "source": "referral",
         "referrer_name": "Grace Hopper", "how_we_met": "Career fair", "tags": "healthcare,pa",
         "notes": "Works nights, \"mostly\".\nCall after 4.", "stage": "contacted",
         "external_id": "crm-42", "next_action": "Email her",
@@ -87,6 +89,23 @@ def test_csv_is_an_attachment_with_a_bom_our_header_and_crlf(me: TestClient) -> 
     assert datetime.fromisoformat(maya["next_action_at"]) == datetime(2026, 12, 1, 15, tzinfo=UTC)
     assert rows[1]["referrer_name"] == "Dr. Jones"  # no referring contact: the free text
     assert rows[1]["email"] == rows[1]["next_action_at"] == rows[1]["tags"] == ""
+
+
+def test_csv_tags_escape_their_commas_and_backslashes(me: TestClient) -> None:
+    add(me, tags=["data, science", "C:\\temp\\", "=sum", "plain"])
+    cell = rows_of(me.get(CSV_URL))[0]["tags"]
+    assert cell == "'=sum,C:\\\\temp\\\\,data\\, science,plain"  # the stored order: by tag
+    assert split_tags(export.revive(cell)) == ["=sum", "C:\\temp\\", "data, science", "plain"]
+
+
+@pytest.mark.parametrize("tags", [[], ["a"], ["a,b", "c"], ["\\"], ["\\,", ",\\"], ["x\\y,z", "w"],
+                                  ["end\\"]])
+def test_split_tags_gives_back_what_join_tags_joined(tags: list[str]) -> None:
+    assert split_tags(join_tags(tags)) == tags
+
+
+def test_split_tags_reads_what_a_person_types() -> None:
+    assert split_tags(" biotech , alumni,,C:\\dir, ") == ["biotech", "alumni", "C:\\dir"]
 
 
 def test_csv_of_no_contacts_is_the_header_alone(me: TestClient) -> None:
@@ -156,8 +175,12 @@ def test_vcard_round_trips_through_vobject(me: TestClient) -> None:
     add(me, first_name="José", last_name="Núñez", email="jose@example.org",
         phone="+1 651 555 0100", title="Director, Research & Development",
         organization_name="Ünïcode; Ltd, Inc.", linkedin_url="https://www.linkedin.com/in/jose",
+        website="https://jose.example/lab", location="Lyon, Auvergne-Rhône-Alpes, France",
         tags=["data, science", "é-tag", "pa"],
-        notes='Line one, with "quotes"; and a semicolon\nLine two: ümlaut\\backslash')
+        notes='Line one, with "quotes"; and a semicolon\nLine two: ümlaut\\backslash',
+        industry="Health; care", how_we_met="'=At the fair,\nbooth 12", referrer_name="Dr. Jones",
+        source="event", stage="thanked", external_id="crm,42", next_action="-call",
+        next_action_at="2026-12-01T15:00:00Z")
     add(me, first_name="Kim")
 
     response = me.get(VCF_URL)
@@ -177,12 +200,43 @@ def test_vcard_round_trips_through_vobject(me: TestClient) -> None:
     assert jose.tel.value == "+1 651 555 0100"
     assert jose.org.value == ["Ünïcode; Ltd, Inc."]
     assert jose.title.value == "Director, Research & Development"
-    assert jose.url.value == "https://www.linkedin.com/in/jose"
+    assert [u.value for u in jose.contents["url"]] == [
+        "https://jose.example/lab", "https://www.linkedin.com/in/jose"]
+    address = jose.adr.value
+    assert (address.city, address.region, address.country) == ("Lyon", "Auvergne-Rhône-Alpes", "France")
+    assert (address.street, address.code, address.box, address.extended) == ("", "", "", "")
     assert jose.note.value == 'Line one, with "quotes"; and a semicolon\nLine two: ümlaut\\backslash'
     assert sorted(jose.categories.value) == ["data, science", "pa", "é-tag"]
+    assert "CATEGORIES:data\\, science,pa,é-tag\r\n" in text
+    extras = {name: jose.contents[name][0].value for name in jose.contents if name.startswith("x-")}
+    assert extras == {  # as stored: no formula guard in a vCard
+        "x-rapport-source": "event", "x-rapport-stage": "thanked",
+        "x-rapport-how-we-met": "'=At the fair,\nbooth 12", "x-rapport-referrer-name": "Dr. Jones",
+        "x-rapport-next-action": "-call", "x-rapport-next-action-at": "2026-12-01T15:00:00+00:00",
+        "x-rapport-external-id": "crm,42", "x-rapport-industry": "Health; care"}
+    assert "X-RAPPORT-HOW-WE-MET:'=At the fair\\,\\nbooth 12\r\n" in text
     assert kim.fn.value == "Kim" and kim.n.value.given == "Kim"
-    for absent in ["email", "tel", "org", "title", "url", "note", "categories"]:
+    for absent in ["email", "tel", "org", "title", "url", "note", "categories", "adr",
+                   "x-rapport-how-we-met", "x-rapport-next-action-at", "x-rapport-external-id"]:
         assert absent not in kim.contents, absent
+    assert (kim.x_rapport_source.value, kim.x_rapport_stage.value) == ("other", "identified")
+
+
+@pytest.mark.parametrize(("location", "parts"), [
+    ("St. Paul, MN", ("St. Paul", "MN", "")),
+    ("Lyon, Auvergne-Rhône-Alpes, France", ("Lyon", "Auvergne-Rhône-Alpes", "France")),
+    ("Remote", ("Remote", "", "")),
+    ("A, B, C, D", ("A, B, C, D", "", "")),  # more parts than an address has: whole
+    ("A,B", ("A,B", "", "")),
+    ("A, , B", ("A, , B", "", "")),  # an empty part would be lost when joined again
+    ("A,  B", ("A,  B", "", "")),
+])
+def test_a_location_becomes_an_address_that_joins_back_to_it(
+    location: str, parts: tuple[str, str, str]
+) -> None:
+    address = export.vcard_address(location)
+    assert (address.city, address.region, address.country) == parts
+    assert ", ".join(p for p in (address.city, address.region, address.country) if p) == location
 
 
 # --- JSON ---

@@ -82,16 +82,46 @@ def test_contact_page_shows_every_field_the_chain_and_the_timeline(me: TestClien
     jones = add(me, first_name="Dr.", last_name="Jones")
     maya = add(me, first_name="Maya", last_name="Okafor", referred_by_id=jones["id"],
                tags=["pa", "healthcare"], notes="Works nights.")
+    assert "LinkedIn profile" not in me.get(f"/contacts/{maya['id']}").text  # no address, no link
     add(me, first_name="Kim", referred_by_id=maya["id"])
     html = me.get(f"/contacts/{maya['id']}").text
     for name in ["first_name", "last_name", "email", "phone", "title", "organization_name",
-                 "industry", "location", "linkedin_url", "stage", "source", "referrer_name",
+                 "industry", "location", "linkedin_url", "website", "stage", "source", "referrer_name",
                  "next_action", "next_action_at", "tags", "how_we_met", "notes"]:
         assert f'name="{name}"' in html, name
     assert 'value="healthcare, pa"' in html
     assert "Dr. Jones</a>" in html and "Kim</a>" in html
     assert "Added to your contacts." in html
     assert 'If-Match' in html
+
+
+def test_the_contact_page_links_to_the_website_and_linkedin_in_a_new_tab(me: TestClient) -> None:
+    maya = add(me, first_name="Maya", website="https://www.okafor-lab.example/",
+               linkedin_url="https://www.linkedin.com/in/maya-okafor", tags=["data, science", "pa"])
+    html = me.get(f"/contacts/{maya['id']}").text
+    assert ('<a href="https://www.okafor-lab.example/" rel="noopener noreferrer" target="_blank">'
+            "okafor-lab.example</a>") in html
+    assert ('<a href="https://www.linkedin.com/in/maya-okafor" rel="noopener noreferrer" '
+            'target="_blank">LinkedIn profile</a>') in html
+    assert 'value="https://www.okafor-lab.example/"' in html  # and in the form
+    assert 'value="data\\, science, pa"' in html  # a comma inside a tag survives a save
+    saved = me.patch(f"/api/v1/contacts/{maya['id']}", json={"tags": "data\\, science, pa"},
+                     headers={**HX, "If-Match": "*"})
+    assert saved.status_code == 200
+    assert me.get(f"/api/v1/contacts/{maya['id']}").json()["tags"] == ["data, science", "pa"]
+
+
+def test_a_stored_address_that_is_not_http_is_not_a_link(me: TestClient, app: Any) -> None:
+    from app.db import session_scope
+    from app.models import Contact
+
+    maya = add(me, first_name="Maya")
+    for db in session_scope(app.state.sessionmaker):  # as old data or another program left it
+        contact = db.get(Contact, maya["id"])
+        assert contact is not None
+        contact.website = "javascript:alert(1)"
+    html = me.get(f"/contacts/{maya['id']}").text
+    assert 'href="javascript:' not in html and "LinkedIn profile" not in html
 
 
 def test_saving_the_contact_form_checks_the_version_it_was_loaded_with(me: TestClient) -> None:
