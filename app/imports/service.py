@@ -9,6 +9,7 @@ transaction and rolls it back, so its report is exact too."""
 import codecs
 import contextlib
 import csv
+import functools
 import gc
 import hashlib
 import io
@@ -16,6 +17,7 @@ import logging
 import marshal
 import multiprocessing
 import os
+import pickle
 import socket
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -115,10 +117,10 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                           status="running", problem="", worker=_worker(), lines_done=0,
                           created=0, updated=0, unchanged=0, skipped=0, conflicts=0, warnings=0,
                           encoding=source.encoding, mapping=columns)
-    if found is None and not dry_run:  # a dry run's record is written at the end, and only then
-        db.add(job)
-    else:
+    if found is not None:
         job.worker = _worker()  # this process carries it on
+    elif not dry_run:  # a dry run's record is written at the end, and only then
+        db.add(job)
     if not dry_run:
         db.commit()  # the record exists before any row: a stopped import can be resumed
     writer: Any = DirectoryWriter(db, dry_run) if target == "directory" \
@@ -127,8 +129,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         if target == "contacts" else {}
     kept: list[ImportRowError] = []
     batches = _batches(source, target, defaults, job.lines_done)
-    if target == "directory" and _size(binary) >= PROCESS_MIN_BYTES and FORK:
-        batches = _in_a_process(batches)
+    if _size(binary) >= PROCESS_MIN_BYTES and FORK:
+        batches = _in_a_process(batches, *CODECS[target])
     ended = Ended("failed", "")
     commit_every = BATCH if target == "directory" else CONTACTS_BATCH
     pending = 0  # rows read since the last commit
@@ -284,7 +286,7 @@ def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -
     if target == "directory":
         columns, refusals = rows.check_directory(items)
         return Batch(DirectoryWriter.prepare(columns), refusals, items[-1][0])
-    checked: list[tuple[int, Any, list[str]]] = []
+    checked: list[tuple[int, dict[str, Any], list[str], list[str]]] = []
     refused: list[rows.Refusal] = []
     warnings: list[rows.Refusal] = []
     for line, record, cells in items:
@@ -292,8 +294,8 @@ def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -
         warnings.extend((line, f, v, m, cells) for f, v, m in left_out)
         if contact is None:
             refused.extend((line, f, v, m, cells) for f, v, m in problems)
-        else:
-            checked.append((line, contact, cells))
+        else:  # plain values, and the fields the row gave
+            checked.append((line, contact.model_dump(), sorted(contact.model_fields_set), cells))
     return Batch(checked, refused, items[-1][0], warnings)
 
 
@@ -323,7 +325,16 @@ def _size(binary: IO[bytes]) -> int:
     return size
 
 
-def _in_a_process(batches: Batches) -> Batches:
+# How batches cross the pipe: marshal, several times faster than pickle, for the directory's
+# plain values; pickle for contacts (their values hold moments and enumerations).
+CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
+    "directory": (marshal.dumps, marshal.loads),
+    "contacts": (functools.partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL), pickle.loads),
+}
+
+
+def _in_a_process(batches: Batches, dumps: Callable[[Any], bytes],
+                  loads: Callable[[bytes], Any]) -> Batches:
     """The same batches, made by a child process and passed back through a pipe. If this
     process stops (even with kill -9), the child finds the pipe closed and stops too."""
     context = multiprocessing.get_context("fork")
@@ -338,10 +349,10 @@ def _in_a_process(batches: Batches) -> Batches:
         first, second, _ = gc.get_threshold()  # never a full collection here: it would walk
         gc.set_threshold(first, second, 1 << 30)  # (and copy) every object the fork shares
         try:
-            for batch in batches:  # marshal: several times faster than pickle for plain values
-                sender.send_bytes(marshal.dumps(
-                    (batch.entries, batch.refused, batch.line) if isinstance(batch, Batch)
-                    else (batch.status, batch.problem)))
+            for batch in batches:
+                sender.send_bytes(dumps(
+                    (batch.entries, batch.refused, batch.line, batch.warnings)
+                    if isinstance(batch, Batch) else (batch.status, batch.problem)))
         except (BrokenPipeError, ConnectionResetError):  # the importing process is gone
             pass
 
@@ -364,7 +375,7 @@ def _in_a_process(batches: Batches) -> Batches:
     ended = False
     try:
         while (message := inbox.get()) is not None:
-            values = marshal.loads(message)  # noqa: S302 - from the child, through our pipe
+            values = loads(message)  # from the child, through our pipe
             if len(values) == 2:
                 ended = True
                 yield Ended(*values)
