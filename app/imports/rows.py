@@ -98,9 +98,9 @@ def mapped(record: dict[str, Any], target: str, defaults: dict[str, str] | None 
     for name in ("linkedin_url", "website"):
         if name in values:
             values[name] = web_address(values[name])
-    if "linkedin_url" in values and "linkedin.com" not in values["linkedin_url"].lower():
-        other = values.pop("linkedin_url")  # a Google profile or a home page: not LinkedIn
-        values.setdefault("website", other)
+    link = values.get("linkedin_url", "")
+    if "://" in link and "linkedin.com" not in link.lower():  # a Google profile, a home page
+        values.setdefault("website", values.pop("linkedin_url"))
     if "website" in values and "linkedin_url" not in values and is_linkedin_profile(values["website"]):
         values["linkedin_url"] = values.pop("website")
     if extra:
