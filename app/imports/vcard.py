@@ -32,7 +32,7 @@ import base64
 import binascii
 import codecs
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -462,11 +462,15 @@ def _is_company(card: CardReader) -> bool:
             or card.first("KIND").lower() in {"org", "organization"})
 
 
-def _preferred(values: list[Value], text: Any, penalty: Any = lambda v: 0) -> list[tuple[Value, str]]:
-    """The values with text, the preferred first: by PREF, then ``penalty``, then file order."""
-    found = [(v, text(v)) for v in values]
-    found = [(v, t) for v, t in found if t]
-    return sorted(found, key=lambda item: (item[0].prop.rank, penalty(item[0])))
+def _preferred(values: list[Value], text: Callable[[Value], str],
+               penalty: Callable[[Value], bool] = lambda v: False) -> list[tuple[Value, str]]:
+    """The values that have text: the preferred one first (by PREF, then ``penalty``, then file
+    order), then the others in file order."""
+    found = [(v, t) for v in values if (t := text(v))]
+    if not found:
+        return []
+    best = min(found, key=lambda item: (item[0].prop.rank, penalty(item[0])))
+    return [best, *(item for item in found if item is not best)]
 
 
 def _emails_and_phones(card: CardReader, record: dict[str, Any]) -> None:
