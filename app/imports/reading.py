@@ -93,7 +93,7 @@ class Source:
     encoding: str
     header: list[str] = field(default_factory=list)
     mapping: dict[int, str] = field(default_factory=dict)
-    records: Iterator[tuple[int, dict[str, str], list[str]]] = field(default_factory=lambda: iter(()))
+    records: Iterator[tuple[int, dict[str, Any], list[str]]] = field(default_factory=lambda: iter(()))
     # Kept while the source lives: a text wrapper that is let go closes the file under it.
     stream: io.TextIOWrapper | None = None
 
@@ -176,7 +176,9 @@ def open_source(binary: IO[bytes], fmt: str = "auto", filename: str = "",
     if fmt in {"csv", "linkedin", "google"}:
         _open_csv(source, text, mapping)
     elif fmt == "vcard":
-        source.records = _vcards(text)
+        from app.imports.vcard import read_vcards  # imported here: vcard.py imports this module
+
+        source.records = read_vcards(binary.read(), encoding)
     else:
         source.records = _json_records(text)
     return source
@@ -238,7 +240,7 @@ def _open_csv(source: Source, text: IO[str], mapping: dict[str, str] | None) -> 
     pairs = list(source.mapping.items())
     width = len(header)
 
-    def records() -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    def records() -> Iterator[tuple[int, dict[str, Any], list[str]]]:
         # Rows are numbered as a spreadsheet shows them: the header is row 1 (after LinkedIn's
         # notes), a value over several lines is still one row, a blank line is a row.
         number = skipped + 1
@@ -281,7 +283,7 @@ def _unreadable(exc: Exception, line: int) -> FileProblem:
     return FileProblem(f"Row {line} cannot be read: {message}.", line)
 
 
-def _google(record: dict[str, str], header: list[str], row: list[str]) -> None:
+def _google(record: dict[str, Any], header: list[str], row: list[str]) -> None:
     """Google's labels are ' ::: '-joined groups ("* myContacts" is every contact: not a tag)."""
     for index, column in enumerate(header):
         if column == "Labels" and index < len(row):
@@ -292,67 +294,7 @@ def _google(record: dict[str, str], header: list[str], row: list[str]) -> None:
             record["linkedin_url"] = row[index]
 
 
-def _vcards(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
-    import vobject  # imported here: only vCard files need it
-
-    try:
-        content = text.read()
-    except UnicodeDecodeError:
-        raise FileProblem("The file is not valid text in its encoding.") from None
-    starts = [content.count("\n", 0, m.start()) + 1
-              for m in re.finditer(r"^BEGIN:VCARD", content, re.M | re.I)]
-    try:
-        cards = list(vobject.readComponents(content, ignoreUnreadable=True))
-    except Exception as exc:  # vobject raises its own ParseError and plain ValueErrors
-        raise FileProblem(f"The vCard file cannot be read: {exc}.") from None
-    if not cards:
-        raise FileProblem("No vCard was found in this file (each starts with BEGIN:VCARD).")
-    for number, card in enumerate(cards):
-        line = starts[number] if number < len(starts) else number + 1
-        record: dict[str, str] = {}
-
-        def first(name: str, card: Any = card) -> Any:
-            values = card.contents.get(name)
-            return values[0].value if values else None
-
-        n = first("n")
-        if n is not None and n.given:
-            record["first_name"] = " ".join(filter(None, [_flat(n.given), _flat(n.additional)]))
-            record["last_name"] = _flat(n.family)
-        elif first("fn"):
-            record["name"] = _flat(first("fn"))
-        elif n is not None and n.family:
-            record["name"] = _flat(n.family)
-        for key, name in (("email", "email"), ("title", "title"), ("note", "notes")):
-            value = first(key)
-            if value:
-                record[name] = _flat(value)
-        org = first("org")
-        if org:
-            record["organization_name"] = _flat(org[0] if isinstance(org, list) else org)
-        tel = first("tel")
-        if tel:
-            record["phone"] = _flat(tel).removeprefix("tel:")
-        for url in card.contents.get("url", []):
-            if "linkedin.com" in _flat(url.value):
-                record["linkedin_url"] = _flat(url.value)
-        categories = first("categories")
-        if categories:
-            record["tags"] = ",".join(map(_flat, categories))
-        adr = first("adr")
-        if adr is not None:
-            record["location"] = ", ".join(p for p in (_flat(adr.city), _flat(adr.region)) if p)
-        yield line, record, [f"{k}: {v}" for k, v in record.items()]
-
-
-def _flat(value: Any) -> str:
-    """A vCard value as text: some values come as lists ("N:Fam;Giv1,Giv2")."""
-    if isinstance(value, list | tuple):
-        return " ".join(_flat(v) for v in value if v)
-    return "" if value is None else str(value)
-
-
-def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
     try:
         content = text.read()
     except UnicodeDecodeError:
@@ -387,7 +329,7 @@ def _json_records(text: IO[str]) -> Iterator[tuple[int, dict[str, str], list[str
             yield number, {"__problem__": "each item must be an object with named fields"}, [
                 json.dumps(item)[:200]]
             continue
-        record: dict[str, str] = {}
+        record: dict[str, Any] = {}
         for key, value in item.items():
             name = _LOOKUP.get(_key(str(key)))
             if name is None or value is None:
