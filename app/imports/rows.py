@@ -158,18 +158,30 @@ def check_contact(record: dict[str, Any], defaults: dict[str, str], guarded: boo
     values = mapped(record, "contacts", defaults, guarded)
     if values.get("phone") and not any(c.isdigit() for c in values["phone"]):
         warnings.append(("phone", values.pop("phone")[:200], "This is not a phone number: left out."))
+    unnamed = "first_name" not in values
+    values.setdefault("first_name", "?")  # named below, from what is usable in the row
+    contact, problems = _usable(values, warnings)
+    if contact is None or not unnamed:
+        return contact, problems, warnings
+    named = _named_by_key(values)
+    if named is None:  # what was left out is said here: the row does not go in
+        about = "; ".join(f"{f.replace('_', ' ')} “{v}” is not usable" for f, v, _ in warnings)
+        about = f" ({about})" if about else "" if values.keys() - {*defaults, "first_name"} \
+            else " (the row is empty)"
+        return None, [("first_name", "", "A name, an email address or a LinkedIn address is "
+                                         f"needed: this row has none{about}.")], []
+    values["first_name"] = named
+    warnings.append(("first_name", "", f"No name in this row: the contact is called “{named}” "
+                                       "until you name them."))
+    return ContactIn.model_validate(values), [], warnings
+
+
+def _usable(values: dict[str, Any], warnings: list[Problem]) -> tuple[ContactIn | None, list[Problem]]:
+    """The contact from ``values``, leaving out (with a warning) each optional value that cannot
+    be used; or, when a required one cannot, the problems."""
     for _ in range(len(TARGET_FIELDS["contacts"])):  # each round leaves out at least one field
-        if "first_name" not in values:
-            named = _named_by_key(values)
-            if named is None:
-                about = "" if values.keys() - defaults.keys() else " (the row is empty)"
-                return None, [("first_name", "", "A name, an email address or a LinkedIn address "
-                                                 f"is needed: this row has none{about}.")], warnings
-            values["first_name"] = named
-            warnings.append(("first_name", "", f"No name in this row: the contact is called "
-                                               f"“{named}” until you name them."))
         try:
-            return ContactIn.model_validate(values), [], warnings
+            return ContactIn.model_validate(values), []
         except ValidationError as exc:
             problems: list[Problem] = []
             for error in exc.errors():
@@ -180,22 +192,23 @@ def check_contact(record: dict[str, Any], defaults: dict[str, str], guarded: boo
                             and isinstance(error["loc"][1], int) else value)[:200]
                 problems.append((name, shown, field_message(error)))
             if any(p[0].split(".")[0] in REQUIRED for p in problems):
-                return None, problems, warnings
+                return None, problems
             for name, shown, message in problems:
                 top = name.split(".")[0]
                 if top == "tags" and isinstance(values.get("tags"), list):
-                    kept = [t for t in values["tags"] if t != shown and len(t) <= 50]
-                    values["tags"] = kept[:30]
+                    values["tags"] = [t for t in values["tags"] if t != shown and len(t) <= 50][:30]
                 else:
                     values.pop(top, None)
                 warnings.append((top, shown, f"{message} This value was left out; the rest of "
                                              "the row went in."))
-    return None, [("", "", "This row could not be checked.")], warnings  # pragma: no cover
+    return None, [("", "", "This row could not be checked.")]  # pragma: no cover
 
 
 def _named_by_key(values: dict[str, Any]) -> str | None:
-    """What to call a contact the file gives no name for: the organization (a company's own
-    card), else their email address or LinkedIn profile's name."""
+    """What to call a contact the file gives no first name for: their one name, the
+    organization (a company's own card), their email address or LinkedIn profile's name."""
+    if values.get("last_name"):  # someone known by one name
+        return str(values.pop("last_name"))
     if values.get("organization_name"):
         return str(values["organization_name"])[:100]
     if values.get("email"):

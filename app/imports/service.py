@@ -63,6 +63,18 @@ SOURCE_BY_FORMAT = {"linkedin": Source.personal, "google": Source.personal,
                     "vcard": Source.personal}
 
 
+def encoding_name(codec: str) -> str:
+    """A codec as people know it: "cp1252" is Windows-1252, "iso8859_7" ISO-8859-7."""
+    codec = codec.lower().replace("_", "-")
+    if codec.startswith("utf-"):
+        return codec.removesuffix("-sig").removesuffix("-le").removesuffix("-be").upper()
+    if codec.startswith("cp") and codec[2:].isdigit():
+        return f"Windows-{codec[2:]}"
+    if codec.startswith("iso8859"):
+        return "ISO-8859-" + codec.removeprefix("iso8859").strip("-")
+    return {"mac-roman": "Mac Roman", "koi8-r": "KOI8-R", "latin-1": "ISO-8859-1"}.get(codec, codec)
+
+
 def may_write_directory(user: User) -> bool:
     return user.role in {Role.staff, Role.admin}
 
@@ -116,7 +128,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
                           status="running", problem="", worker=_worker(), lines_done=0,
                           created=0, updated=0, unchanged=0, skipped=0, conflicts=0, warnings=0,
-                          encoding=source.encoding, mapping=columns)
+                          encoding=encoding_name(source.encoding), mapping=columns)
     if found is not None:
         job.worker = _worker()  # this process carries it on
     elif not dry_run:  # a dry run's record is written at the end, and only then
