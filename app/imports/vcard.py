@@ -49,6 +49,9 @@ _BOUNDARIES = {b"BEGIN:VCARD", b"END:VCARD"}
 USED = {"FN", "N", "NICKNAME", "ORG", "TITLE", "ROLE", "NOTE", "EMAIL", "TEL", "URL", "ADR",
         "LABEL", "CATEGORIES", "BDAY", "X-SOCIALPROFILE", "X-ABLABEL", "X-ABSHOWAS", "KIND",
         "X-ADDRESSBOOKSERVER-KIND"}
+# What our own vCard export writes as X-RAPPORT-… (X-RAPPORT-HOW-WE-MET: how_we_met), read back.
+RAPPORT_FIELDS = {"source", "stage", "how_we_met", "referrer_name", "next_action", "next_action_at",
+                  "external_id", "industry"}
 # Where a property's value goes, to name the field in a warning.
 FIELD_OF = {"FN": "name", "N": "name", "ORG": "organization_name", "TITLE": "title",
             "ROLE": "title", "NOTE": "notes", "EMAIL": "email", "TEL": "phone", "URL": "website",
@@ -307,7 +310,7 @@ class CardReader:
                 self.warnings.append(["", _shown(text), f"Line {number} is not a vCard property "
                                                         "(it has no “:”): left out."])
             return
-        if prop.name not in USED and prop.name != "VERSION":
+        if prop.name not in USED and prop.name != "VERSION" and _rapport_field(prop.name) is None:
             return  # PHOTO, PROFILE, X-MS-… and anything else we have no use for
         try:
             value = Value(prop, _decode(prop, encoding, own_charsets))
@@ -406,6 +409,10 @@ def _record(card: CardReader) -> dict[str, Any]:
     for name, label in (("NICKNAME", "Nickname"), ("BDAY", "Birthday")):
         if card.first(name):
             record[f"note:{label}"] = card.first(name)
+    for name in card.values:
+        field = _rapport_field(name)
+        if field and card.first(name):
+            record[field] = card.first(name)
     return record
 
 
@@ -415,7 +422,10 @@ def _names(card: CardReader, record: dict[str, Any]) -> None:
     family = given = additional = prefix = suffix = ""
     for value in card.all("N"):
         raw = card.components(value, 5)
-        family, given = card.plain(raw[0]), card.plain(raw[1])
+        if card.old:  # 2.1 has no lists: a comma in a name is the name's
+            family, given = card.plain(raw[0]), card.plain(raw[1])
+        else:
+            family, given = card.listed(raw[0], " "), card.listed(raw[1], " ")
         additional, prefix = card.listed(raw[2], " "), card.listed(raw[3], " ")
         suffix = card.listed(raw[4], ", ")
         if family or given:
@@ -451,6 +461,11 @@ def _names(card: CardReader, record: dict[str, Any]) -> None:
         record["note:Honorific"] = prefix
     if suffix:
         record["note:Suffix"] = suffix
+
+
+def _rapport_field(name: str) -> str | None:
+    field = name.removeprefix("X-RAPPORT-").lower().replace("-", "_")
+    return field if name.startswith("X-RAPPORT-") and field in RAPPORT_FIELDS else None
 
 
 def _words(text: str) -> set[str]:
