@@ -27,8 +27,7 @@ from app.contacts.schemas import ContactIn, ContactPatch
 from app.contacts.service import derived
 from app.db import new_ids, utcnow
 from app.directory import rules
-from app.imports.rows import is_linkedin_profile
-from app.models import Contact, ContactTag, DirectoryEntry, Organization, User
+from app.models import Contact, ContactTag, DirectoryEntry, Organization, Stage, User
 from app.schemas import in_utc
 
 # Created, updated, unchanged, the rows refused: (line, field, message, cells), and the rows
@@ -103,16 +102,42 @@ class WrittenKeys:
 
 
 class LogFolder:
-    """Folds SQLite's write-ahead log into the database file (a checkpoint) after each commit,
-    on a connection and a thread of its own: the import goes on writing meanwhile, and SQLite
-    does this work outside Python's lock, on another processor."""
+    """An importing writer's SQLite connection, set for many rows: a larger page cache
+    (matching and indexing a batch read the indexes again and again: 16 MB, not 2), and the
+    write-ahead log folded into the database file (a checkpoint) after each commit on a
+    connection and a thread of their own, instead of by whichever connection commits next (an
+    import's log would make another student's small write pay for it). The import goes on
+    writing meanwhile, and SQLite does this work outside Python's lock, on another processor.
+    Nothing is set on other databases, or for a dry run."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, db: Session, dry_run: bool) -> None:
+        self.db = db
+        self.sqlite = db.get_bind().dialect.name == "sqlite"
+        path = db.get_bind().engine.url.database
+        self.path = path if self.sqlite and not dry_run and path not in {None, "", ":memory:"} \
+            else None
         self.wake = threading.Event()
         self.stopping = False
-        self.thread = threading.Thread(target=self._run, args=(path,), name="import-checkpoint",
-                                       daemon=True)
-        self.thread.start()
+        # Started at the first commit (after the file's reader has been forked, so that no
+        # thread of this process is copied into it).
+        self.thread: threading.Thread | None = None
+        if self.sqlite:
+            self._pragmas(cache_size=-16384, wal_autocheckpoint=0 if self.path else 1000)
+
+    def _pragmas(self, **values: int) -> None:
+        raw = self.db.connection().connection.driver_connection
+        assert raw is not None
+        for name, value in values.items():
+            raw.execute(f"PRAGMA {name}={int(value)}")
+
+    def committed(self) -> None:
+        if not self.path:
+            return
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, args=(self.path,),
+                                           name="import-checkpoint", daemon=True)
+            self.thread.start()
+        self.wake.set()
 
     def _run(self, path: str) -> None:
         with closing(sqlite3.connect(path)) as connection:
@@ -121,9 +146,13 @@ class LogFolder:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def stop(self) -> None:
-        self.stopping = True
-        self.wake.set()
-        self.thread.join()
+        """The connection back as the rest of the app expects it."""
+        if self.thread is not None:
+            self.stopping = True
+            self.wake.set()
+            self.thread.join()
+        if self.sqlite:
+            self._pragmas(cache_size=-2000, wal_autocheckpoint=1000)
 
 
 class DirectoryWriter:
@@ -159,18 +188,7 @@ class DirectoryWriter:
         # How this database stores a moment, as SQLAlchemy writes it (for the raw SQLite path).
         stamp = self.table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Any = stamp or (lambda moment: moment)
-        if self.sqlite:
-            # For this connection: a larger page cache (matching and indexing a batch read the
-            # indexes again and again: 16 MB, not 2).
-            self._raw().execute("PRAGMA cache_size=-16384")
-        path = db.get_bind().engine.url.database
-        # Started at the first commit (after the file's reader has been forked, so that no
-        # thread of this process is copied into it).
-        self.folder: LogFolder | None = None
-        self.folder_path = path if self.sqlite and not dry_run and path not in {
-            None, "", ":memory:"} else None
-        if self.folder_path:  # it folds the log into the file instead of this connection
-            self._raw().execute("PRAGMA wal_autocheckpoint=0")
+        self.folder = LogFolder(db, dry_run)
 
     @classmethod
     def prepare(cls, columns: dict[str, list[Any]]) -> list[tuple[Any, ...]]:
@@ -218,13 +236,8 @@ class DirectoryWriter:
     def finish(self) -> None:
         """Give the connection back as the rest of the app expects it, with every index (one
         that an earlier import, stopped half-way, left to build is built now)."""
-        if not self.sqlite:
-            return
-        if self.folder:
-            self.folder.stop()
-        self._raw().execute("PRAGMA cache_size=-2000")
-        self._raw().execute("PRAGMA wal_autocheckpoint=1000")
-        if not self.dry_run:
+        self.folder.stop()
+        if self.sqlite and not self.dry_run:
             self.deferred.create(self.db.connection(), checkfirst=True)
             self.db.commit()
 
@@ -322,9 +335,7 @@ class DirectoryWriter:
             self.indexed = None
         if not self.dry_run:
             self.db.commit()
-            if self.folder_path:
-                self.folder = self.folder or LogFolder(self.folder_path)
-                self.folder.wake.set()
+            self.folder.committed()
 
     def _insert(self, rows: list[tuple[Any, ...]], now: datetime) -> None:
         """New entries (tuples of ``ENTRY``); what every new entry shares is written by the
@@ -381,6 +392,7 @@ class ContactsWriter:
 
     def __init__(self, db: Session, owner: User, dry_run: bool = False) -> None:
         self.db, self.owner, self.dry_run = db, owner, dry_run
+        self.folder = LogFolder(db, dry_run)
         dialect = db.get_bind().dialect
         self.sqlite = dialect.name == "sqlite"
         # A moment as this database stores it (SQLAlchemy's own conversion, for the driver).
@@ -399,7 +411,7 @@ class ContactsWriter:
                               .where(c.owner_id == owner.id)).mappings():
             state = dict(row)
             state["tags"] = []
-            self._remember(state.pop("id"), state)
+            self._remember(state.pop("id"), state, profile_key(state["linkedin_url"]))
         for contact_id, tag in db.execute(select(ContactTag.contact_id, ContactTag.tag)
                                           .where(ContactTag.owner_id == owner.id)
                                           .order_by(ContactTag.contact_id, ContactTag.tag)):
@@ -407,18 +419,17 @@ class ContactsWriter:
         self.organizations = dict(db.execute(select(Organization.name_key, Organization.id)
                                              .where(Organization.owner_id == owner.id)).all())
 
-    def _remember(self, contact_id: str, state: dict[str, Any]) -> None:
+    def _remember(self, contact_id: str, state: dict[str, Any], link: str | None) -> None:
+        """Know a contact by its keys (``link``: its LinkedIn key)."""
         self.state[contact_id] = state
         for index, key in ((self.by_id, state["external_id"]),
-                           (self.by_email, (state["email"] or "").lower()),
-                           (self.by_link, profile_key(state["linkedin_url"])),
+                           (self.by_email, (state["email"] or "").lower()), (self.by_link, link),
                            (self.by_name, full_name(state).lower())):
             if key:
                 index[key] = contact_id
 
-    def _match(self, values: dict[str, Any]) -> tuple[str | None, str]:
+    def _match(self, values: dict[str, Any], link: str | None) -> tuple[str | None, str]:
         """The contact a row is about, and the key that says so ("" for a name)."""
-        link = profile_key(values["linkedin_url"])
         for field, index, key in (("external_id", self.by_id, values["external_id"]),
                                   ("email", self.by_email, (values["email"] or "").lower()),
                                   ("linkedin_url", self.by_link, link)):
@@ -438,11 +449,12 @@ class ContactsWriter:
         for line, values, given, cells in batch:
             if values["next_action_at"] is not None:
                 values["next_action_at"] = in_utc(values["next_action_at"], zone)
-            contact_id, key = self._match(values)
+            link = profile_key(values["linkedin_url"])
+            contact_id, key = self._match(values, link)
             if contact_id is None:
                 contact_id = next(ids)
                 self.new[contact_id] = line
-                self._remember(contact_id, values)
+                self._remember(contact_id, values, link)
                 created += 1
                 continue
             state = self.state[contact_id]
@@ -455,7 +467,7 @@ class ContactsWriter:
                 unchanged += 1
                 continue
             state.update(changes)
-            self._remember(contact_id, state)  # under its new keys too
+            self._remember(contact_id, state, profile_key(state["linkedin_url"]))  # its new keys
             if contact_id not in self.new:  # a new one is written once, as it ends up
                 changed.setdefault(contact_id, {}).update(changes)
             updated += 1
@@ -498,8 +510,7 @@ class ContactsWriter:
                              contact_id, owner, 1, self.organizations[org.lower()] if org else None,
                              stamp, stamp))
             tags.extend((contact_id, t, owner) for t in state["tags"])
-            events.append((event_id, owner, contact_id, "created",
-                           json.dumps({"stage": state["stage"]}), stamp))
+            events.append((event_id, owner, contact_id, "created", CREATED[state["stage"]], stamp))
         with self._indexed_after():
             self._insert("contacts", (*self.STORED, "sort_name", "email_key", "search_text", "id",
                                       "owner_id", "version", "organization_id", "created_at",
@@ -547,11 +558,14 @@ class ContactsWriter:
     def commit(self) -> None:
         if not self.dry_run:
             self.db.commit()
+            self.folder.committed()
 
     def finish(self) -> None:
-        pass
+        self.folder.stop()
 
 
+# The timeline's first line of a contact in each stage, as stored.
+CREATED = {stage.value: json.dumps({"stage": stage.value}) for stage in Stage}
 # A conflict: (line, key, key's value, message, cells, about).
 Conflict = tuple[int, str, str, str, list[str], dict[str, str]]
 NOT_NULL_TEXT = {"last_name", "phone", "title", "industry", "location", "linkedin_url", "website",
@@ -563,13 +577,17 @@ def full_name(values: dict[str, Any]) -> str:
     return f"{values['first_name']} {values['last_name'] or ''}".strip()
 
 
+PROFILE = re.compile(r"(?:[a-z]{2,3}\.)?(linkedin\.com/(?:in|pub)/[^/\s].*)")
+
+
 def profile_key(url: str | None) -> str | None:
-    """A LinkedIn profile's address without what varies (scheme, www, case, a trailing slash,
-    a query); None for any other address, which identifies no one."""
-    if not url or not is_linkedin_profile(url):
+    """A LinkedIn profile's address without what varies (scheme, www or a country, case, a
+    trailing slash, a query); None for any other address, which identifies no one."""
+    if not url:
         return None
-    key = url.lower().split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    return re.sub(r"^([a-z]{2,3}\.)?linkedin\.com", "linkedin.com", key)
+    match = PROFILE.fullmatch(url.lower().split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+                              .rstrip("/"))
+    return match.group(1) if match else None
 
 
 def _words(values: dict[str, Any]) -> set[str]:
