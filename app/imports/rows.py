@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.contacts.export import revive
-from app.contacts.schemas import ContactIn
+from app.contacts.schemas import ContactIn, split_tags
 from app.directory import rules
 from app.errors import field_message, field_name
 
@@ -31,18 +31,6 @@ GUARDED_FORMATS = {"csv", "linkedin", "google", "xlsx"}  # where our CSV export'
 # Cells that mean "nothing here", as exports and people write them.
 PLACEHOLDERS = {"-", "--", "\u2014", "\u2013", "n/a", "na", "none", "null", "nil", "?", "."}
 LINKEDIN_PROFILE = re.compile(r"(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|pub)/[^/?#\s]+", re.I)
-UNESCAPED_COMMA = re.compile(r"(?<!\\)(?:\\\\)*,")
-
-
-def split_tags(text: str) -> list[str]:
-    r"""Tags from one cell: separated by commas; ``\,`` is a comma inside a tag (and ``\\`` a
-    backslash), as the CSV export writes them."""
-    tags, start = [], 0
-    for match in UNESCAPED_COMMA.finditer(text):
-        tags.append(text[start:match.end() - 1])
-        start = match.end()
-    tags.append(text[start:])
-    return [re.sub(r"\\(.)", r"\1", t).strip() for t in tags if t.strip()]
 
 
 def web_address(text: str) -> str:
