@@ -9,7 +9,8 @@ be read costs only that thing:
   still go in; a last card cut short (no ``END:VCARD``) gives what it holds, with a warning;
 - a nested ``AGENT`` card (2.1) is skipped whole, and ``PHOTO``, ``LOGO``, ``SOUND`` and ``KEY``
   values are never decoded (we do not use them, and their base64 is often broken);
-- properties we have no use for (``PROFILE:VCard`` from Lotus Notes, ``X-MS-…``…) are ignored.
+- properties we have no use for (``PROFILE:VCard`` from Lotus Notes, ``X-MS-…``…) are ignored;
+- a contact group (``KIND:group``) is not a person: it is a row error, not a contact.
 
 What the writers do that a strict reader refuses:
 
@@ -18,6 +19,7 @@ What the writers do that a strict reader refuses:
   decoded in the property's ``CHARSET`` (else the file's encoding);
 - unescaped commas and semicolons in single-value text (``TITLE:Vice President, Global
   Markets``): only the structured properties (N, ADR, ORG) are split, on unescaped ``;``;
+- 2.1 base64 lines that go on without the folding space, up to a blank line;
 - 2.1 bare parameters (``TEL;CELL;PREF:``), ``TYPE=a,b``, quoted parameter values, lower-case
   names, grouped properties (``item1.EMAIL``) labelled by ``item1.X-ABLabel``.
 
@@ -25,7 +27,7 @@ A card becomes one record (see app/imports/rows.py): the preferred email and pho
 ``TYPE=pref`` or a bare ``PREF``, else the first) are the contact's, the others are kept as notes
 (``note:Mobile phone``…); a LinkedIn profile address goes to linkedin_url, other web addresses to
 website; an Apple company card (``X-ABShowAs:COMPANY``) or a 4.0 ``KIND:org`` is named after its
-organization.
+organization. What our own export writes as ``X-RAPPORT-…`` comes back into its field.
 """
 
 import base64
@@ -42,8 +44,14 @@ from app.imports.rows import is_linkedin_profile
 Record = tuple[int, dict[str, Any], list[str]]
 
 _PHYSICAL_LINE = re.compile(rb"\r\n|\n|\r")
-_QP_HEAD = re.compile(rb"[;:]\s*(?:ENCODING\s*=\s*)?(?:QUOTED-PRINTABLE|QP)\s*(?:[;:]|$)", re.I)
+# In a property's name and parameters: quoted-printable, or base64 (whose 2.1 lines may go on
+# without the space that folds them).
+_QUOTED_PRINTABLE = re.compile(rb";\s*(?:ENCODING\s*=\s*(?:QUOTED-PRINTABLE|QP)|QUOTED-PRINTABLE)\s*[;:]",
+                               re.I)
+_BASE64 = re.compile(rb";\s*(?:ENCODING\s*=\s*(?:BASE64|B)|BASE64)\s*[;:]", re.I)
+_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/=]+")
 _BOUNDARIES = {b"BEGIN:VCARD", b"END:VCARD"}
+_ESCAPE = re.compile(r"\\(.)", re.S)
 # The properties a record is made of; any other (PHOTO, LOGO, SOUND, KEY among them) is ignored
 # without being decoded.
 USED = {"FN", "N", "NICKNAME", "ORG", "TITLE", "ROLE", "NOTE", "EMAIL", "TEL", "URL", "ADR",
@@ -117,21 +125,26 @@ def _known(encoding: str) -> bool:
 
 def _logical_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
     """Each property on one line, with the number of the line it starts on: folded lines
-    (a line end then a space or tab) joined, and quoted-printable soft line breaks (a line
-    ending in ``=``) joined without the ``=``."""
-    start, parts, quoted = 0, list[bytes](), False
+    (a line end then a space or tab) joined, quoted-printable soft line breaks (a line ending
+    in ``=``) joined without the ``=``, and base64 lines that go on without a fold."""
+    start, parts, encoding = 0, list[bytes](), ""
     for number, line in enumerate(_PHYSICAL_LINE.split(data), start=1):
-        if parts and quoted and parts[-1].endswith(b"=") and line.strip().upper() not in _BOUNDARIES:
+        if parts and encoding == "qp" and parts[-1].endswith(b"=") \
+                and line.strip().upper() not in _BOUNDARIES:
             parts[-1] = parts[-1][:-1]
             parts.append(line)  # a soft break's next line is taken as it is
-            continue
-        if parts and line[:1] in (b" ", b"\t"):
+        elif parts and line[:1] in (b" ", b"\t"):
             parts.append(line[1:])
-            continue
-        if parts:
-            yield start, b"".join(parts)
-        start, parts = number, [line]
-        quoted = _QP_HEAD.search(line.split(b":", 1)[0] + b":") is not None
+        elif parts and encoding == "base64" and _BASE64_LINE.fullmatch(line):
+            parts.append(line)
+        else:
+            if parts:
+                yield start, b"".join(parts)
+            start, parts = number, [line]
+            colon = _colon(line)
+            head = (line[:colon] if colon >= 0 else line) + b":"
+            encoding = ("qp" if _QUOTED_PRINTABLE.search(head) else
+                        "base64" if _BASE64.search(head) else "")
     if parts:
         yield start, b"".join(parts)
 
@@ -175,6 +188,8 @@ def _name_of(text: bytes) -> str:
 
 def _split_quoted(text: str, separator: str) -> list[str]:
     """``text`` split on ``separator`` outside double quotes."""
+    if '"' not in text:
+        return text.split(separator)
     parts, current, quoted = [], list[str](), False
     for char in text:
         if char == '"':
@@ -190,9 +205,12 @@ def _split_quoted(text: str, separator: str) -> list[str]:
 
 def _colon(text: bytes) -> int:
     """Where the value starts: the first colon outside a quoted parameter (-1: none)."""
+    first = text.find(b":")
+    if first < 0 or b'"' not in text[:first]:
+        return first
     quoted = False
     for index, byte in enumerate(text):
-        if byte == 0x22:
+        if byte == 0x22:  # a double quote
             quoted = not quoted
         elif byte == 0x3A and not quoted:
             return index
@@ -257,12 +275,14 @@ def _unescape(text: str, old: bool) -> str:
             return "\n"
         return char if char in ",;\\:" else match.group(0)
 
-    return re.sub(r"\\(.)", one, text, flags=re.S)
+    return _ESCAPE.sub(one, text) if "\\" in text else text
 
 
 def _split(text: str, separator: str) -> list[str]:
     """``text`` split on ``separator`` where no backslash escapes it (escapes are kept)."""
-    parts, current, index = [], [], 0
+    if "\\" not in text:
+        return text.split(separator)
+    parts, current, index = [], list[str](), 0
     while index < len(text):
         char = text[index]
         if char == "\\" and index + 1 < len(text):
@@ -315,7 +335,8 @@ class CardReader:
         try:
             value = Value(prop, _decode(prop, encoding, own_charsets))
         except Unreadable as exc:
-            self.warnings.append([FIELD_OF.get(prop.name, prop.name.lower()), _shown(prop.value),
+            field = _rapport_field(prop.name) or FIELD_OF.get(prop.name, prop.name.lower())
+            self.warnings.append([field, _shown(prop.value),
                                   f"{prop.name} on line {number} cannot be read: {exc}. "
                                   "It was left out."])
             return
@@ -403,7 +424,7 @@ def _record(card: CardReader) -> dict[str, Any]:
     notes = [t for t in map(card.text, card.all("NOTE")) if t]
     if notes:
         record["notes"] = "\n".join(notes)
-    tags = [_unescape(t, card.old).strip() for v in card.all("CATEGORIES") for t in _split(v.text, ",")]
+    tags = [card.plain(t) for v in card.all("CATEGORIES") for t in _split(v.text, ",")]
     if any(tags):
         record["tags"] = [t for t in tags if t]
     for name, label in (("NICKNAME", "Nickname"), ("BDAY", "Birthday")):

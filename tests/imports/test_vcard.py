@@ -72,6 +72,14 @@ def test_a_photo_whose_base64_is_broken_is_never_decoded() -> None:
     assert warnings(first) == warnings(second) == []
 
 
+def test_a_2_1_photo_whose_lines_go_on_without_a_fold() -> None:
+    record = one("FN:Ana Lima", "PHOTO;ENCODING=BASE64;TYPE=GIF:R0lGODdhfgA4AOYAAAAAAK+vr62trVJSUjs7",
+                 "AAAAAK+vr62trVJSUjs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Oz", "s7Ozs7Ow==", "",
+                 "TITLE:Engineer", version="2.1")
+    assert contact(record) == {"first_name": "Ana", "last_name": "Lima", "title": "Engineer"}
+    assert warnings(record) == []
+
+
 def test_lotus_notes_profile_and_unknown_properties_are_ignored_silently() -> None:
     record = one("PROFILE:VCard", "X-LOTUS-CHILD_UID:ABC", "FN:Ana Lima", "X-NONSENSE;;;=:x")
     assert contact(record) == {"first_name": "Ana", "last_name": "Lima"} and warnings(record) == []
@@ -137,8 +145,8 @@ def test_the_cells_are_the_card_as_a_person_reads_it() -> None:
 def test_a_quoted_printable_soft_break_inside_a_utf8_character() -> None:
     text = ("BEGIN:VCARD\r\nVERSION:2.1\r\n"
             "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Mart=C3=ADnez;Jos=C3=\r\n=A9;;;\r\n"
-            "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Line one=0D=0ALine =\r\ntwo, and more\r\n"
-            "ORG;QUOTED-PRINTABLE:Caf=E9 Solo\r\n"
+            "NOTE;QUOTED-PRINTABLE;CHARSET=UTF-8:Line one=0D=0ALine =\r\ntwo, and more\r\n"
+            "ORG;ENCODING=QP:Caf=E9 Solo\r\n"
             "END:VCARD\r\n")
     [(_, record, _)] = list(read_vcards(text.encode("latin-1"), "cp1252"))
     assert contact(record) == {"first_name": "José", "last_name": "Martínez",
