@@ -169,10 +169,11 @@ def test_business_cards_vcf(client: TestClient) -> None:
     assert set(mine) == {"Maya Okafor", "Daniel Lindqvist", "José Martínez Ruiz",
                          "Zoë Brennan-Hughes"}
     maya = mine["Maya Okafor"]
-    # A folded line joined, an escaped comma and an escaped newline decoded.
+    # A folded line joined, an escaped comma and an escaped newline decoded; ORG's department
+    # kept in the notes.
     assert maya["notes"] == ("Met at the PA program open house. Offered to review my personal "
                              "statement, and suggested I shadow a shift in the ED.\n"
-                             "Follow up in January.")
+                             "Follow up in January.\nDepartment: Emergency Department")
     assert maya["email"] == "maya.okafor@example.com"  # grouped item1.EMAIL
     assert maya["linkedin_url"] == "https://www.linkedin.com/in/maya-okafor-example"
     assert maya["organization_name"] == "Regions Hospital"
