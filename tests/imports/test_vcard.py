@@ -1,4 +1,4 @@
-r"""The vCard reader keeps what it can: one property that cannot be read costs that property, a
+"""The vCard reader keeps what it can: one property that cannot be read costs that property, a
 card that cannot be read costs that card, never the file. Each test reads what a person would
 see of the contact: the record as rows.py checks it into a contact.
 
@@ -33,7 +33,8 @@ def card(*lines: str, version: str = "3.0") -> str:
 
 
 def contact(record: dict[str, Any]) -> dict[str, Any]:
-    """What a student sees of the record once it is a contact (empty values left out)."""
+    """What a student sees of the record once it is a contact (empty and default values left
+    out)."""
     checked, problems, _ = check_contact(record, {}, guarded=False)
     assert checked is not None, problems
     defaults = checked.model_construct(first_name="").model_dump(mode="json")
