@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Target = Literal["contacts", "directory"]
-Format = Literal["auto", "csv", "linkedin", "google", "vcard", "json"]
+Format = Literal["auto", "csv", "linkedin", "google", "vcard", "json", "xlsx"]
 
 
 class RowErrorOut(BaseModel):
