@@ -50,8 +50,9 @@ def out(db: Session, job: Import) -> dict[str, Any]:
 @router.post("/imports", status_code=201, response_model=ImportOut)
 def create_import(
     request: Request, principal: Importer, db: DbSession,
-    file: Annotated[UploadFile, File(description="CSV, LinkedIn Connections.csv, Google "
-                                                 "Contacts CSV, vCard or JSON.")],
+    file: Annotated[UploadFile, File(description="CSV (Outlook, Google, Thunderbird, "
+                                                 "Yahoo, LinkedIn…), Excel .xlsx, LinkedIn's data-"
+                                                 "export .zip, vCard or JSON.")],
     target: Annotated[Target, Form()] = "contacts",
     format: Annotated[Format, Form()] = "auto",
     dry_run: Annotated[bool, Form()] = False,
