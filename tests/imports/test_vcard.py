@@ -381,12 +381,7 @@ def test_one_file_with_every_kind_of_trouble_imports_every_good_card(client: Tes
     assert mine["Ben Ode"]["notes"] == "Met at the fair, follow up in May"
 
 
-# Reading this file needs the encoding detection to recognise Greek text (issue #13, point 3).
-NEEDS_GREEK = pytest.mark.xfail(strict=True, reason="Windows-1253 text is not detected yet")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=NEEDS_GREEK) if "1253" in n else n
-                                  for n in sorted(MANIFEST)])
+@pytest.mark.parametrize("name", sorted(MANIFEST))
 def test_a_real_file_imports_as_a_student_must_see_it(client: TestClient, name: str) -> None:
     signed_in(client)
     expected = MANIFEST[name]
