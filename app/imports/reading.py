@@ -88,7 +88,7 @@ def detect_encoding(sample: bytes) -> str:
         if zeros > 0.9:
             return "utf-16-be"
         raise FileProblem("This is not a text file (it contains binary data). Export a CSV, "
-                          "vCard, JSON or Excel (.xlsx) file and upload that.")
+                          "vCard or JSON file and upload that.")
     try:
         # A sample may end inside a character: decode what is whole.
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
