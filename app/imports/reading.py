@@ -64,6 +64,7 @@ FREQUENT = {
 }
 # Final forms counted as their letter: Greek final sigma, Hebrew final kaf, mem, nun, pe, tsadi.
 FINALS = str.maketrans("\u03c2\u05da\u05dd\u05df\u05e3\u05e5", "\u03c3\u05db\u05de\u05e0\u05e4\u05e6")
+SCORED_CHARACTERS = 16_384  # the whole sample must decode; this much of it is weighed
 _NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]\S*")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _ODD_MARKS = set("¿¡§¶")
@@ -111,6 +112,7 @@ def _best_code_page(sample: bytes) -> str:
             continue
     if not readings:
         return _charset_normalizer_guess(sample)
+    readings = {encoding: text[:SCORED_CHARACTERS] for encoding, text in readings.items()}
     odd = {encoding: _oddities(text) for encoding, text in readings.items()}
     fewest = min(odd.values())
     best = [encoding for encoding in readings if odd[encoding] == fewest]
