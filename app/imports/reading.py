@@ -512,25 +512,31 @@ def _open_zip(binary: IO[bytes], fmt: str, filename: str,
         raise FileProblem("This is not a text file, and as the .xlsx or .zip file it looks like it "
                           "cannot be opened: it is damaged. Save or download it again and upload "
                           "the new copy.") from None
-    names = [m.filename for m in members]
-    if "xl/workbook.xml" in names:
+    with archive:  # closes the archive, not the upload under it
+        if "xl/workbook.xml" not in archive.namelist():
+            data, name = _connections(archive, members, fmt)
+            return open_source(io.BytesIO(data), "linkedin", name, mapping, _is_utf8(data))
         if sum(m.file_size for m in members) > MAX_WORKBOOK_UNZIPPED:
             raise FileProblem("This workbook unpacks to more than "
                               f"{MAX_WORKBOOK_UNZIPPED // 2**20:,} MB: save it as CSV instead.")
-        binary.seek(0)
-        return _open_xlsx(binary, mapping)
+    binary.seek(0)
+    return _open_xlsx(binary, mapping)
+
+
+def _connections(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo],
+                 fmt: str) -> tuple[bytes, str]:
+    """The bytes and name of LinkedIn's Connections.csv in its data export (at the top, or in
+    the folder an unpacked and zipped-again export has)."""
     if fmt not in {"auto", "linkedin", "csv"}:
         raise FileProblem(f"This is a .zip file, not {fmt}. Upload the file itself.")
     connections = sorted((m for m in members if m.filename.rsplit("/", 1)[-1].lower()
                           == "connections.csv"), key=lambda m: m.filename.count("/"))
     if not connections:
+        names = [m.filename for m in members]
         raise FileProblem(f"This .zip holds {_contents(names)} but no Connections.csv. Upload "
                           "LinkedIn's data export (“Get a copy of your data”, which holds "
                           "Connections.csv), or a CSV, vCard, JSON or .xlsx file itself.")
-    data = _unzipped(archive, connections[0])
-    utf8 = _is_utf8(data)
-    source = open_source(io.BytesIO(data), "linkedin", connections[0].filename, mapping, utf8)
-    return source
+    return _unzipped(archive, connections[0]), connections[0].filename
 
 
 def _contents(names: list[str]) -> str:
