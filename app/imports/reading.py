@@ -64,6 +64,7 @@ FREQUENT = {
 }
 # Final forms counted as their letter: Greek final sigma, Hebrew final kaf, mem, nun, pe, tsadi.
 FINALS = str.maketrans("\u03c2\u05da\u05dd\u05df\u05e3\u05e5", "\u03c3\u05db\u05de\u05e0\u05e4\u05e6")
+MIN_COHERENCE = 0.2  # charset-normalizer's score of a recognised language, from 0 to 1
 SCORED_CHARACTERS = 16_384  # the whole sample must decode; this much of it is weighed
 _NON_ASCII_WORD = re.compile(r"\S*[^\x00-\x7f]\S*")
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -110,23 +111,26 @@ def _best_code_page(sample: bytes) -> str:
             readings[encoding] = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
         except UnicodeDecodeError:
             continue
-    if not readings:
-        return _charset_normalizer_guess(sample)
+    # KOI8-R and Mac Roman give every byte a character: there is always a reading.
     readings = {encoding: text[:SCORED_CHARACTERS] for encoding, text in readings.items()}
     odd = {encoding: _oddities(text) for encoding, text in readings.items()}
     fewest = min(odd.values())
     best = [encoding for encoding in readings if odd[encoding] == fewest]
     if best[0] in LATIN:
         return best[0]
-    return max(best, key=lambda encoding: _frequency(readings[encoding]) * _shape(readings[encoding]))
+    return _language_of(sample, best) or max(
+        best, key=lambda encoding: _frequency(readings[encoding]) * _shape(readings[encoding]))
 
 
-def _charset_normalizer_guess(sample: bytes) -> str:
-    best = from_bytes(sample).best()
-    if best is None:
-        raise FileProblem("This is not a text file we can read. Save it as UTF-8 CSV and try "
-                          "again.")
-    return "cp1252" if best.encoding in {"latin_1", "iso8859_1", "ascii"} else best.encoding
+def _language_of(sample: bytes, candidates: list[str]) -> str | None:
+    """charset-normalizer's choice among the candidates, when it recognised a language in the
+    text (it cannot in a few short names: then it says nothing)."""
+    if len(candidates) == 1:
+        return candidates[0]
+    match = from_bytes(sample, cp_isolation=candidates).best()
+    if match is None or match.coherence < MIN_COHERENCE or match.encoding not in candidates:
+        return None
+    return str(match.encoding)
 
 
 def _oddities(text: str) -> int:
