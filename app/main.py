@@ -12,7 +12,7 @@ from app.accounts import service as accounts
 from app.config import Settings, get_settings
 from app.contacts import pages as contact_pages
 from app.contacts import router as contact_router
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, reading
 from app.directory import pages as directory_pages
 from app.directory import router as directory_router
 from app.docs import router as docs_router
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.reading_sessionmaker = make_sessionmaker(reading(app.state.engine))
 
     errors.install(app)
     openapi.install(app)

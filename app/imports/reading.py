@@ -771,14 +771,28 @@ def _record(row: list[str], header: list[str], plan: list[tuple[int, str]],
         if export and export.multi and export.multi in value:
             value, *rest = [part.strip() for part in value.split(export.multi)]
             if any(rest):
-                record[f"note:{column}"] = ", ".join(part for part in rest if part)
+                record[f"note:{_label(column, header, row, rest=True)}"] = ", ".join(
+                    p for p in rest if p)
         if name == "website" and "linkedin_url" not in record and is_linkedin_profile(value):
             name = "linkedin_url"  # a LinkedIn profile among an address book's web pages
         if name in record:
-            record.setdefault(f"note:{column}", value)
+            record.setdefault(f"note:{_label(column, header, row)}", value)
         else:
             record[name] = value
     return record
+
+
+def _label(column: str, header: list[str], row: list[str], rest: bool = False) -> str:
+    """A column's name as a note's label: Google's "E-mail 2 - Value" is "E-mail 2", with the
+    label the row gives it beside it ("E-mail 2 (Home)"); ``rest``: for the values after the
+    first of a multi-value, whose labels are the label's own after its first."""
+    if not column.endswith(" - Value"):
+        return column
+    base = column.removesuffix(" - Value")
+    labels = row[header.index(f"{base} - Label")] if f"{base} - Label" in header else ""
+    parts = [p.strip().lstrip("*").strip() for p in labels.split(":::")]
+    named = ", ".join(p for p in (parts[1:] if rest else parts[:1]) if p)
+    return f"{base} ({named})" if named else base
 
 
 def _tags(value: str, export: Export | None) -> str | list[str]:

@@ -134,7 +134,7 @@ def test_google_multi_values_labels_and_websites() -> None:
         "first_name": "Amara", "middle_name": "N.", "last_name": "Obi",
         "organization_name": "Lakeside", "title": "Resident", "note:Department": "Medicine",
         "tags": ["Mentors", "Nursing"], "email": "a@example.org",
-        "note:E-mail 1 - Value": "b@example.org", "phone": "+1 651 555 0101",
+        "note:E-mail 1": "b@example.org", "phone": "+1 651 555 0101",
         "website": "https://profiles.google.com/1",
         "linkedin_url": "https://www.linkedin.com/in/amara-obi"}
     assert source(lines(GOOGLE, "A,,B,,,,,,,,,,")).format == "google"

@@ -141,14 +141,18 @@ def test_google_contacts(client: TestClient) -> None:
     assert "Twin Cities PA Association" in report["warnings"][0]["message"]
 
     mine = my_contacts(client)
-    assert set(mine) == {"Laura Jones", "Marcus Feldman", "Grace Oyelaran",
+    assert set(mine) == {"Laura Jones", "Marcus A. Feldman", "Grace Oyelaran",
                          "Twin Cities PA Association"}
-    laura, marcus, grace = mine["Laura Jones"], mine["Marcus Feldman"], mine["Grace Oyelaran"]
+    laura, marcus, grace = mine["Laura Jones"], mine["Marcus A. Feldman"], mine["Grace Oyelaran"]
     # Labels become tags; "* myContacts" (every Google contact has it) is not one.
     assert laura["tags"] == ["Faculty"]
     assert marcus["tags"] == ["Career fair 2026"]
     assert grace["tags"] == []
-    assert marcus["notes"] == "Met at the spring career fair, table 12.\nSaid to email after finals."
+    # What has no field of its own is kept in the notes: the second email, the department.
+    assert marcus["notes"] == ("Met at the spring career fair, table 12.\nSaid to email after "
+                               "finals.\nE-mail 2 (Home): marcus.f@example.net\n"
+                               "Department: Emergency Medicine")
+    assert laura["notes"].endswith("\nHonorific: Dr.\nDepartment: Biology")
     assert marcus["email"] == "m.feldman@example.org"  # E-mail 1, not E-mail 2
     assert marcus["phone"] == "(612) 555-0199"
     assert marcus["linkedin_url"] == "https://www.linkedin.com/in/marcus-feldman-example"

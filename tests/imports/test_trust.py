@@ -53,8 +53,9 @@ def test_a_google_profile_is_a_website_and_a_linkedin_profile_is_linkedin(client
     assert (mine["Ana Lima"]["website"], mine["Ana Lima"]["linkedin_url"]) == (
         "https://profiles.google.com/1234567890", "")
     assert mine["Ben Okafor"]["linkedin_url"] == "https://www.linkedin.com/in/ben-okafor-example/"
-    # A company page is LinkedIn's, but it is nobody's profile: it identifies no one.
-    assert mine["Cy Moss"]["linkedin_url"] == "https://www.linkedin.com/company/acme-example"
+    # A company page is LinkedIn's, but it is nobody's profile: a website, which identifies no one.
+    assert mine["Cy Moss"]["website"] == "https://www.linkedin.com/company/acme-example"
+    assert mine["Cy Moss"]["linkedin_url"] == ""
 
 
 def test_a_key_that_names_someone_else_is_a_conflict_and_changes_nothing(client: TestClient) -> None:
