@@ -125,10 +125,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    """SQLite: a transaction that may write takes the write lock when it begins. Begun as a
-    reader, it could not become a writer once another connection had committed since its first
-    read: SQLite answers that at once with "database is locked", without waiting its turn.
-    Engines made by ``reading`` begin as readers, which never wait for a writer."""
+    """SQLite: a transaction takes the write lock when it begins (waiting its turn, up to the
+    busy timeout). Begun as a reader, it could not become a writer once another connection had
+    committed since its first read: SQLite answers that at once with "database is locked",
+    without waiting. Engines made by ``reading``, for transactions that only read, begin as
+    readers, which never wait for a writer."""
     deferred = connection.get_execution_options().get("sqlite_reading", False)
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 

@@ -26,11 +26,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """The request's session: a GET, HEAD or OPTIONS only reads (on SQLite it never waits for a
-    writer); any other request may write."""
-    reads = request.method in SAFE_METHODS
-    yield from session_scope(request.app.state.reading_sessionmaker if reads
-                             else request.app.state.sessionmaker)
+    # Any request may write (an API request counts itself against its rate limit first).
+    yield from session_scope(request.app.state.sessionmaker)
 
 
 def get_settings(request: Request) -> Settings:

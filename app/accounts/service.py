@@ -118,18 +118,18 @@ def _check_throttle(db: Session, settings: Settings, email: str, address: str) -
 
 
 def record_login_failure(db: Session, settings: Settings, email: str, address: str) -> None:
-    """Record a failure in a transaction of its own, so the error that follows cannot undo it."""
+    """Record a failure and commit it at once, so the error that follows cannot undo it (a
+    failed login has written nothing else)."""
     now = utcnow()
     keys = _throttle_keys(email, address)
-    with Session(db.get_bind()) as own:
-        own.execute(
-            delete(LoginFailure).where(
-                LoginFailure.key.in_(keys),
-                LoginFailure.at <= now - timedelta(seconds=settings.login_window_seconds),
-            )
+    db.execute(
+        delete(LoginFailure).where(
+            LoginFailure.key.in_(keys),
+            LoginFailure.at <= now - timedelta(seconds=settings.login_window_seconds),
         )
-        own.add_all(LoginFailure(key=key, at=now) for key in keys)
-        own.commit()
+    )
+    db.add_all(LoginFailure(key=key, at=now) for key in keys)
+    db.commit()
 
 
 def authenticate(db: Session, settings: Settings, email: str, password: str, address: str) -> User:

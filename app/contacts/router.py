@@ -110,7 +110,7 @@ def create_contact(
                          "Tags are joined with commas; a comma inside a tag is written \\, "
                          "and a backslash \\\\."}})
 def export_csv(request: Request, principal: Reader) -> StreamingResponse:
-    chunks = export.csv_chunks(request.app.state.sessionmaker, principal.user.id)
+    chunks = export.csv_chunks(request.app.state.reading_sessionmaker, principal.user.id)
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="contacts.csv"'})
 
@@ -123,7 +123,7 @@ def export_csv(request: Request, principal: Reader) -> StreamingResponse:
                          "(ISO 8601 with the offset of the student's time zone), "
                          "X-RAPPORT-EXTERNAL-ID and X-RAPPORT-INDUSTRY."}})
 def export_vcf(request: Request, principal: Reader) -> StreamingResponse:
-    chunks = export.vcard_chunks(request.app.state.sessionmaker, principal.user.id)
+    chunks = export.vcard_chunks(request.app.state.reading_sessionmaker, principal.user.id)
     return StreamingResponse(chunks, media_type="text/vcard; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="contacts.vcf"'})
 

@@ -125,6 +125,6 @@ def get_import(db: DbSession, job: Annotated[Import, Depends(readable_import)]) 
             responses={200: {"content": {"text/csv": {}}, "description": "The failed rows."}})
 def failed_rows(request: Request, job: Annotated[Import, Depends(readable_import)]) -> Response:
     return StreamingResponse(
-        service.failed_rows_csv(request.app.state.sessionmaker, job.id),
+        service.failed_rows_csv(request.app.state.reading_sessionmaker, job.id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{job.id}-errors.csv"'})

@@ -20,8 +20,12 @@ TARGET_FIELDS = {
 
 def destination(name: str, target: str) -> str:
     """Where a column recognised as ``name`` ends up in the target ("" when nowhere)."""
-    if name in {"city", "state"}:
+    if name in {"city", "state", "country"}:
         return "location"
+    if target == "contacts" and name.startswith("note:"):
+        return "notes"
+    if target == "contacts" and name == "middle_name":
+        return "first_name"
     if name == "name":
         return "first_name last_name"
     return name if name in TARGET_FIELDS[target] else ""

@@ -34,7 +34,7 @@ from app.contacts.export import inert
 from app.db import new_id, utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.imports import rows
-from app.imports.reading import FileProblem, open_source
+from app.imports.reading import FileProblem, known_export, open_source
 from app.imports.writers import ContactsWriter, DirectoryWriter
 from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
@@ -58,9 +58,9 @@ INBOX_BATCHES = 8
 LIVE_SECONDS = 30  # an import that wrote nothing for this long has stopped
 log = logging.getLogger(__name__)
 TARGETS = ("contacts", "directory")
-# A file of the student's own network: the people in it are personal contacts.
-SOURCE_BY_FORMAT = {"linkedin": Source.personal, "google": Source.personal,
-                    "vcard": Source.personal}
+# A file of the student's own network (an address book's or LinkedIn's export): the people
+# in it are personal contacts.
+SOURCE_BY_FORMAT = {"linkedin", "google", "vcard"}
 
 
 def encoding_name(codec: str) -> str:
@@ -128,7 +128,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
                           status="running", problem="", worker=_worker(), lines_done=0,
                           created=0, updated=0, unchanged=0, skipped=0, conflicts=0, warnings=0,
-                          encoding=encoding_name(source.encoding), mapping=columns)
+                          encoding="" if source.format == "xlsx" else encoding_name(source.encoding),
+                          mapping=columns)
     if found is not None:
         job.worker = _worker()  # this process carries it on
     elif not dry_run:  # a dry run's record is written at the end, and only then
@@ -137,7 +138,8 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         db.commit()  # the record exists before any row: a stopped import can be resumed
     writer: Any = DirectoryWriter(db, dry_run) if target == "directory" \
         else ContactsWriter(db, owner, dry_run)
-    defaults: dict[str, str] = {"source": SOURCE_BY_FORMAT.get(source.format, Source.other)} \
+    personal = source.format in SOURCE_BY_FORMAT or known_export(source.header) is not None
+    defaults: dict[str, str] = {"source": Source.personal if personal else Source.other} \
         if target == "contacts" else {}
     kept: list[ImportRowError] = []
     batches = _batches(source, target, defaults, job.lines_done)
@@ -313,10 +315,13 @@ def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -
 
 def _refuse_beyond(binary: IO[bytes], limit: int, reopen: Callable[[], Any]) -> None:
     """Refuse a file of more than ``limit`` rows before any is written: counted by its line
-    ends, and by reading its records only when it has more line ends than that."""
+    ends, and by reading its records only when it has more line ends than that (or is a
+    compressed workbook or archive)."""
+    zipped = binary.read(4) == b"PK\x03\x04"  # a workbook or an archive: lines unknown
+    binary.seek(0)
     ends = sum(chunk.count(b"\n") for chunk in iter(lambda: binary.read(1 << 20), b""))
     binary.seek(0)
-    if ends <= limit:
+    if ends <= limit and not zipped:
         return
     source = reopen()
     try:

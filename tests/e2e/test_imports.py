@@ -37,7 +37,7 @@ CONNECTIONS = ["Aisha Bello", "Daniel Lindqvist", "Hana Nováková", "José Mart
 LINKEDIN_COLUMNS = [["First Name", "first name"], ["Last Name", "last name"],
                     ["URL", "linkedin url"], ["Email Address", "email"],
                     ["Company", "organization name"], ["Position", "title"],
-                    ["Connected On", "— not imported"]]
+                    ["Connected On", "notes"]]
 # The alumni office's Medtronic people: those who accept requests, and those who said N or false.
 MEDTRONIC_OPEN = ["José García", "Laura Haddad", "Lucas Kim", "Emma Lindqvist",
                   "Samuel Nováková", "Olga Okafor", "Ravi Brennan", "Samuel Feldman", "Sofia Zhang"]
@@ -102,7 +102,7 @@ def test_a_student_checks_then_imports_linkedin_connections_and_finds_them(
     expect(report).to_contain_text("Recognised as LinkedIn connections in UTF-8, into your contacts.")
     expect(figures(report)).to_have_text(["10 new", "0 updated", "0 unchanged", "0 not imported"])
     columns = report.locator("details")
-    expect(columns.locator("summary")).to_have_text("Columns (6 of 7 used)")
+    expect(columns.locator("summary")).to_have_text("Columns (7 of 7 used)")
     expect(columns.get_by_role("table")).to_be_hidden()
     columns.locator("summary").click()
     expect(columns.get_by_role("table")).to_be_visible()
