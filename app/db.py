@@ -134,6 +134,13 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+def begin_reading(db: Session) -> None:
+    """Commit what ``db`` holds, and begin its next transaction as one that only reads (on
+    SQLite it takes no write lock, however long it lasts)."""
+    db.commit()
+    db.connection(execution_options={"sqlite_reading": True})
+
+
 def reading(engine: Engine) -> Engine:
     """The same engine (and pool) for transactions that only read."""
     return engine.execution_options(sqlite_reading=True)

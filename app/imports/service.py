@@ -146,7 +146,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     if _size(binary) >= PROCESS_MIN_BYTES and FORK:
         batches = _in_a_process(batches, *CODECS[target])
     ended = Ended("failed", "")
-    commit_every = BATCH if target == "directory" else CONTACTS_BATCH
+    commit_every = BATCH if target == "directory" else 1  # contacts: each batch on its own
     pending = 0  # rows read since the last commit
     try:
         for batch in batches:
