@@ -738,6 +738,10 @@ def _plan(header: list[str], mapping: dict[int, str],
 def _records(rows: Iterator[tuple[int, list[str]]], header: list[str],
              plan: list[tuple[int, str]], export: Export | None) -> Iterator[Record]:
     width = len(header)
+    # A file whose columns each fill a field of their own, with no tags or web addresses to
+    # sort out, needs none of what ``_record`` does (an alumni office's large file, often).
+    names = [name for _, name in plan]
+    plain = export is None and len(set(names)) == len(names) and not {"tags", "website"} & {*names}
     for number, row in rows:
         if len(row) != width:
             if not "".join(row).strip():
@@ -749,7 +753,8 @@ def _records(rows: Iterator[tuple[int, list[str]]], header: list[str],
             row = row[:width] + [""] * (width - len(row))
         if not "".join(row).strip():
             continue
-        yield number, _record(row, header, plan, export), row
+        yield number, {name: row[i] for i, name in plan if row[i]} if plain \
+            else _record(row, header, plan, export), row
 
 
 def _record(row: list[str], header: list[str], plan: list[tuple[int, str]],
