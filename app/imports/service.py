@@ -3,8 +3,9 @@
 Each batch is written in one transaction together with the import's progress, so an import
 stopped at any moment (a crash, ``kill -9``) leaves whole batches only, and running the same
 file again carries on after the last one. A file that turns out to be broken part-way stops
-there, and the report says exactly which lines went in. A dry run writes everything in one
-transaction and rolls it back, so its report is exact too."""
+there, and the report says exactly which lines went in. A dry run into the directory writes
+everything in one transaction and rolls it back, so its report is exact too; one into a
+student's contacts is matched in memory and writes nothing but its report."""
 
 import codecs
 import contextlib
@@ -34,7 +35,7 @@ from app.contacts.export import inert
 from app.db import new_id, utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.imports import rows
-from app.imports.reading import FileProblem, known_export, open_source
+from app.imports.reading import FileProblem, describe_encoding, known_export, open_source
 from app.imports.writers import ContactsWriter, DirectoryWriter
 from app.models import Import, ImportRowError, Role, Source, User
 from app.pagination import Order, paginate
@@ -61,18 +62,6 @@ TARGETS = ("contacts", "directory")
 # A file of the student's own network (an address book's or LinkedIn's export): the people
 # in it are personal contacts.
 SOURCE_BY_FORMAT = {"linkedin", "google", "vcard"}
-
-
-def encoding_name(codec: str) -> str:
-    """A codec as people know it: "cp1252" is Windows-1252, "iso8859_7" ISO-8859-7."""
-    codec = codec.lower().replace("_", "-")
-    if codec.startswith("utf-"):
-        return codec.removesuffix("-sig").removesuffix("-le").removesuffix("-be").upper()
-    if codec.startswith("cp") and codec[2:].isdigit():
-        return f"Windows-{codec[2:]}"
-    if codec.startswith("iso8859"):
-        return "ISO-8859-" + codec.removeprefix("iso8859").strip("-")
-    return {"mac-roman": "Mac Roman", "koi8-r": "KOI8-R", "latin-1": "ISO-8859-1"}.get(codec, codec)
 
 
 def may_write_directory(user: User) -> bool:
@@ -128,7 +117,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
                           filename=filename[:300], file_sha256=digest, dry_run=dry_run,
                           status="running", problem="", worker=_worker(), lines_done=0,
                           created=0, updated=0, unchanged=0, skipped=0, conflicts=0, warnings=0,
-                          encoding="" if source.format == "xlsx" else encoding_name(source.encoding),
+                          encoding="" if source.format == "xlsx" else describe_encoding(source.encoding),
                           mapping=columns)
     if found is not None:
         job.worker = _worker()  # this process carries it on
