@@ -34,7 +34,7 @@ def destination(name: str, target: str) -> str:
 GUARDED_FORMATS = {"csv", "linkedin", "google", "xlsx"}  # where our CSV export's guard can be
 # Cells that mean "nothing here", as exports and people write them.
 PLACEHOLDERS = {"-", "--", "\u2014", "\u2013", "n/a", "na", "none", "null", "nil", "?", "."}
-LINKEDIN_PROFILE = re.compile(r"(?:[a-z]{2,3}\.)?linkedin\.com/(?:in|pub)/[^/?#\s]+", re.I)
+PROFILE = re.compile(r"(?:[a-z0-9-]+\.)?(linkedin\.com/(?:in|pub)/[^/\s].*)")
 
 
 def web_address(text: str) -> str:
@@ -44,9 +44,19 @@ def web_address(text: str) -> str:
     return text
 
 
+def profile_key(url: str | None) -> str | None:
+    """A LinkedIn profile's address without what varies (scheme, www or a country, case, a
+    trailing slash, a query); None for any other address, which identifies no one."""
+    if not url:
+        return None
+    match = PROFILE.fullmatch(url.lower().split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
+                              .rstrip("/"))
+    return match.group(1) if match else None
+
+
 def is_linkedin_profile(url: str) -> bool:
     """Only a person's profile (linkedin.com/in/…) identifies them; a company page does not."""
-    return bool(url) and LINKEDIN_PROFILE.search(url.split("://", 1)[-1]) is not None
+    return profile_key(url) is not None
 
 
 def mapped(record: dict[str, Any], target: str, defaults: dict[str, str] | None = None,

@@ -27,6 +27,7 @@ from app.contacts.schemas import ContactIn, ContactPatch
 from app.contacts.service import derived
 from app.db import begin_reading, new_ids, utcnow
 from app.directory import rules
+from app.imports.rows import profile_key
 from app.models import Contact, ContactTag, DirectoryEntry, Organization, Stage, User
 from app.schemas import in_utc
 
@@ -580,19 +581,6 @@ KEY_NAMES = {"external_id": "external id", "email": "email address", "linkedin_u
 
 def full_name(values: dict[str, Any]) -> str:
     return f"{values['first_name']} {values['last_name'] or ''}".strip()
-
-
-PROFILE = re.compile(r"(?:[a-z]{2,3}\.)?(linkedin\.com/(?:in|pub)/[^/\s].*)")
-
-
-def profile_key(url: str | None) -> str | None:
-    """A LinkedIn profile's address without what varies (scheme, www or a country, case, a
-    trailing slash, a query); None for any other address, which identifies no one."""
-    if not url:
-        return None
-    match = PROFILE.fullmatch(url.lower().split("://", 1)[-1].split("?", 1)[0].split("#", 1)[0]
-                              .rstrip("/"))
-    return match.group(1) if match else None
 
 
 def _words(values: dict[str, Any]) -> set[str]:
