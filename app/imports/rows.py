@@ -121,8 +121,9 @@ def _directory_mapped(record: dict[str, Any]) -> dict[str, Any]:
     if "first_name" not in values and "name" in values:
         first, _, last = values["name"].rpartition(" ")
         values["first_name"], values["last_name"] = (first, last) if first else (last, "")
-    if "location" not in values and ("city" in values or "state" in values):
-        values["location"] = ", ".join(values[k] for k in ("city", "state") if k in values)
+    place = [values[k] for k in ("city", "state", "country") if k in values]
+    if "location" not in values and place:
+        values["location"] = ", ".join(place)
     fields = TARGET_FIELDS["directory"]
     return values if values.keys() <= fields else {k: v for k, v in values.items() if k in fields}
 
@@ -244,7 +245,7 @@ def check_directory(items: list[tuple[int, dict[str, str], list[str]]]) -> tuple
     doubtful = {i for i, record in enumerate(records) if "__problem__" in record}
     columns: dict[str, list[Any]] = {}
     blank: list[Any] = [None] * len(items)
-    for name in names & {*rules.FIELDS, "name", "city", "state"}:
+    for name in names & {*rules.FIELDS, "name", "city", "state", "country"}:
         column: list[Any] = [r.get(name) for r in records]
         if "'" in "".join(filter(None, column)):  # maybe a cell an export made inert
             doubtful.update(i for i, x in enumerate(column) if x and x.lstrip()[:1] == "'")
@@ -253,11 +254,11 @@ def check_directory(items: list[tuple[int, dict[str, str], list[str]]]) -> tuple
         first = columns.get("first_name", blank)
         doubtful.update(i for i, (a, b) in enumerate(zip(first, columns.pop("name"), strict=True))
                         if b and not a)
-    if "city" in columns or "state" in columns:
+    if {"city", "state", "country"} & columns.keys():
         places = zip(columns.get("location", blank), columns.pop("city", blank),
-                     columns.pop("state", blank), strict=True)
-        columns["location"] = [x or ", ".join([p for p in (c, s) if p]) or None
-                               for x, c, s in places]
+                     columns.pop("state", blank), columns.pop("country", blank), strict=True)
+        columns["location"] = [x or ", ".join([p for p in (c, s, n) if p]) or None
+                               for x, c, s, n in places]
     for name in rules.FIELDS:
         column = columns.setdefault(name, blank.copy())
         if name == "graduation_year":

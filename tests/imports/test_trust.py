@@ -11,9 +11,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from app.models import Contact, ImportRowError
+from app.models import Contact, DirectoryEntry, ImportRowError
 from tests.conftest import signed_in
-from tests.imports.helpers import assert_error, count, csv_bytes, my_contacts, upload
+from tests.imports.helpers import (
+    assert_error,
+    count,
+    csv_bytes,
+    make_staff,
+    my_contacts,
+    rows,
+    upload,
+)
 
 GOOGLE = ("First Name,Last Name,Organization Name,E-mail 1 - Value,Website 1 - Label,"
           "Website 1 - Value")
@@ -231,3 +239,14 @@ def test_another_student_writes_while_a_large_import_runs(app: FastAPI, client: 
     assert report["created"] == 6000
     assert results == [201] * 5
     assert len(my_contacts(other)) == 5
+
+
+def test_a_directory_file_keeps_city_state_and_country_in_the_location(
+        app: FastAPI, client: TestClient) -> None:
+    make_staff(app, client)
+    response = upload(client, "alumni.csv", csv_bytes([
+        "Constituent ID,First Name,Last Name,City,State,Country",
+        "C1,Ana,Lima,Lyon,Auvergne-Rhône-Alpes,France", "C2,Ben,Okafor,,,Canada"]), "directory")
+    assert response.status_code == 201, response.text
+    entries = {e.first_name: e.location for e in rows(app, DirectoryEntry)}
+    assert entries == {"Ana": "Lyon, Auvergne-Rhône-Alpes, France", "Ben": "Canada"}
