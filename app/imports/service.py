@@ -297,8 +297,9 @@ def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -
         warnings.extend((line, f, v, m, cells) for f, v, m in left_out)
         if contact is None:
             refused.extend((line, f, v, m, cells) for f, v, m in problems)
-        else:  # plain values, and the fields the row gave
-            checked.append((line, contact.model_dump(), sorted(contact.model_fields_set), cells))
+        else:  # plain values, and the fields the row gave (a default is not the row's word)
+            given = sorted(f for f in contact.model_fields_set if f not in defaults or f in record)
+            checked.append((line, contact.model_dump(), given, cells))
     return Batch(checked, refused, items[-1][0], warnings)
 
 

@@ -250,3 +250,19 @@ def test_a_directory_file_keeps_city_state_and_country_in_the_location(
     assert response.status_code == 201, response.text
     entries = {e.first_name: e.location for e in rows(app, DirectoryEntry)}
     assert entries == {"Ana": "Lyon, Auvergne-Rhône-Alpes, France", "Ben": "Canada"}
+
+
+def test_importing_a_file_again_keeps_what_the_student_said_of_where_they_met(
+        client: TestClient) -> None:
+    """A LinkedIn file's people are personal contacts when they are new; a contact the student
+    has since marked as a referral stays one when the file comes again."""
+    signed_in(client)
+    content = csv_bytes(["First Name,Last Name,URL,Email Address,Company,Position,Connected On",
+                         "Ana,Lima,https://www.linkedin.com/in/ana-lima-example,,3M,Chemist,"
+                         "01 Feb 2025"])
+    assert _import(client, "Connections.csv", content)["created"] == 1
+    ana = my_contacts(client)["Ana Lima"]
+    assert ana["source"] == "personal"
+    client.patch(f"/api/v1/contacts/{ana['id']}", json={"source": "referral"})
+    assert _import(client, "Connections.csv", content)["unchanged"] == 1
+    assert my_contacts(client)["Ana Lima"]["source"] == "referral"
