@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -113,13 +114,16 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+BUSY_TIMEOUT_MS = 5000  # SQLite: how long a statement waits for another connection's lock
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Transactions are begun by _sqlite_begin, not by the driver before its first write.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -130,8 +134,32 @@ def _sqlite_begin(connection: Any) -> None:
     committed since its first read: SQLite answers that at once with "database is locked",
     without waiting. Engines made by ``reading``, for transactions that only read, begin as
     readers, which never wait for a writer."""
-    deferred = connection.get_execution_options().get("sqlite_reading", False)
-    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    if connection.get_execution_options().get("sqlite_reading", False):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        _begin_writing(connection)
+
+
+def _begin_writing(connection: Any) -> None:
+    """BEGIN IMMEDIATE, waiting its turn by trying again every millisecond, up to the busy
+    timeout. SQLite's own wait sleeps longer and longer (100 ms at a time after the first
+    100 ms), and so misses the moments a long import leaves free between its batches: a
+    request could then wait for many of them."""
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            time.sleep(0.001)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # the last try: its error as any other's
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def begin_reading(db: Session) -> None:

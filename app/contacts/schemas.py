@@ -37,7 +37,7 @@ def split_tags(text: str) -> list[str]:
     return [tag for tag in tags if tag]
 
 
-def _tag_list(value: Any) -> Any:
+def tag_list(value: Any) -> Any:
     """A form sends tags as one comma-separated string (``split_tags``); keep each once, in
     order."""
     if isinstance(value, str):
@@ -53,7 +53,7 @@ def _tag_list(value: Any) -> Any:
     return value
 
 
-Tags = Annotated[list[Tag], BeforeValidator(_tag_list), Field(max_length=30)]
+Tags = Annotated[list[Tag], BeforeValidator(tag_list), Field(max_length=30)]
 Email = Annotated[EmailStr | None, BeforeValidator(blank_is_none)]
 OptionalId = Annotated[Annotated[str, Field(max_length=26)] | None, BeforeValidator(blank_is_none)]
 ExternalId = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(blank_is_none)]

@@ -2,14 +2,16 @@
 wrong with it, field by field."""
 
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.contacts.export import revive
-from app.contacts.schemas import ContactIn, split_tags
+from app.contacts.schemas import ContactIn, split_tags, tag_list
 from app.directory import rules
 from app.errors import field_message, field_name
+from app.models import Source, Stage
 
 # The fields each target takes from a file (a column mapped elsewhere is ignored).
 TARGET_FIELDS = {
@@ -221,6 +223,85 @@ def _named_by_key(values: dict[str, Any]) -> str | None:
         return str(link).rstrip("/").rsplit("/", 1)[-1][:100]
     return None
 
+
+def contact_values(record: dict[str, Any], defaults: dict[str, str], guarded: bool = True
+                   ) -> tuple[dict[str, Any] | None, list[str], list[Problem], list[Problem]]:
+    """``check_contact`` for the importer: the contact as plain values (what
+    ``model_dump(mode="json")`` gives), the fields the row gave (a default is not the row's
+    word), the problems and the warnings. A plain row (the usual one) is checked here without
+    the model; any other goes through ``check_contact``, and both give the same."""
+    if "__problem__" not in record and "__warnings__" not in record:
+        values = mapped(record, "contacts", defaults, guarded)
+        plain = _plain(values)
+        if plain is not None:
+            return plain, sorted(f for f in values if f not in defaults or f in record), [], []
+    contact, problems, warnings = check_contact(record, defaults, guarded)
+    if contact is None:
+        return None, [], problems, warnings
+    given = sorted(f for f in contact.model_fields_set if f not in defaults or f in record)
+    return contact.model_dump(mode="json"), given, problems, warnings
+
+
+def _max_length(schema: dict[str, Any]) -> int | None:
+    return schema.get("maxLength") or next(
+        (s["maxLength"] for s in schema.get("anyOf", ()) if "maxLength" in s), None)
+
+
+# What ContactIn gives for the fields a row leaves out, and the longest text of each field.
+DEFAULTS: dict[str, Any] = ContactIn(first_name="-").model_dump(mode="json")
+LIMITS = {name: limit for name, schema in ContactIn.model_json_schema()["properties"].items()
+          if (limit := _max_length(schema)) and name != "tags"}
+# An address ContactIn takes as it is (anything else is left to it): letters, digits and
+# "_+-" before the @, NFC-normalized; no quoting, no special-use or internationalized domain.
+# The domain is written in lower case.
+PLAIN_EMAIL = re.compile(r"(?P<local>[\w+-]+(?:\.[\w+-]+)*)@(?P<domain>"
+                         r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
+SPECIAL_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+PLAIN_ADDRESS = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]\S*)?")
+STAGES = {stage.value for stage in Stage}
+SOURCES = {source.value for source in Source}
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any] | None:
+    """What ``ContactIn.model_validate(values).model_dump(mode="json")`` gives, for values it
+    takes as they are; None for any other (a value it would change, refuse or read)."""
+    if not values.get("first_name") or not values.keys() <= PLAIN_FIELDS:
+        return None
+    for name, value in values.items():
+        if name == "tags":
+            if type(value) is not list or not all(type(t) is str for t in value):
+                return None
+            continue
+        if not isinstance(value, str) or len(value) > LIMITS.get(name, 320) or "\x00" in value \
+                or value != value.strip() or not (value.isascii() or _encodes(value)):
+            return None
+    plain = {**DEFAULTS, **values, "tags": []}
+    if "tags" in values:
+        tags = tag_list(values["tags"])
+        if len(tags) > 30 or any(len(t) > 50 or not _encodes(t) or "\x00" in t for t in tags):
+            return None
+        plain["tags"] = tags
+    if "email" in values:
+        found = PLAIN_EMAIL.fullmatch(values["email"])
+        if found is None or len(values["email"].encode()) > 254 or len(found["local"]) > 64 \
+                or "--" in found["domain"] \
+                or not (found["local"].isascii() or unicodedata.is_normalized("NFC", found["local"])) \
+                or found["domain"].lower().rsplit(".", 1)[-1] in SPECIAL_DOMAINS:
+            return None
+        plain["email"] = f"{found['local']}@{found['domain'].lower()}"
+    if "phone" in values and not any(c.isdigit() for c in values["phone"]):
+        return None
+    for name in ("linkedin_url", "website"):
+        if values.get(name) and not PLAIN_ADDRESS.fullmatch(values[name]):
+            return None
+    if plain["stage"] not in STAGES or plain["source"] not in SOURCES:
+        return None
+    plain["stage"], plain["source"] = str(plain["stage"]), str(plain["source"])
+    return plain
+
+
+PLAIN_FIELDS = set(LIMITS) - {"organization_id", "referred_by_id"} | {"email", "tags", "stage",
+                                                                      "source"}
 
 # --- a batch of directory rows at once ---
 

@@ -10,7 +10,6 @@ student's contacts is matched in memory and writes nothing but its report."""
 import codecs
 import contextlib
 import csv
-import functools
 import gc
 import hashlib
 import io
@@ -18,14 +17,13 @@ import logging
 import marshal
 import multiprocessing
 import os
-import pickle
 import socket
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby, islice
 from queue import Empty, Queue
-from threading import Thread
+from threading import Lock, Thread
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -48,7 +46,7 @@ READ_BATCH = 1000
 BATCH = 20_000
 # A student's contacts are written a batch at a time, each committed on its own: SQLite's
 # write lock is held for one batch only, and other students' writes wait no longer.
-CONTACTS_BATCH = 1000
+CONTACTS_BATCH = 2500
 FIRST_BATCH = 250  # the first batch small, so that writing starts soon
 # A directory file this large is read and checked in a process of its own while this one
 # writes: the two halves then run on two processors (threads would take turns on Python's lock).
@@ -133,12 +131,12 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     kept: list[ImportRowError] = []
     batches = _batches(source, target, defaults, job.lines_done)
     if _size(binary) >= PROCESS_MIN_BYTES and FORK:
-        batches = _in_a_process(batches, *CODECS[target])
+        batches = _in_a_process(batches)
     ended = Ended("failed", "")
     commit_every = BATCH if target == "directory" else 1  # contacts: each batch on its own
     pending = 0  # rows read since the last commit
     try:
-        for batch in batches:
+        for batch in _collecting_less(batches):
             if isinstance(batch, Ended):
                 ended = batch
                 break
@@ -293,14 +291,40 @@ def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -
     refused: list[rows.Refusal] = []
     warnings: list[rows.Refusal] = []
     for line, record, cells in items:
-        contact, problems, left_out = rows.check_contact(record, defaults, guarded)
-        warnings.extend((line, f, v, m, cells) for f, v, m in left_out)
-        if contact is None:
+        values, given, problems, left_out = rows.contact_values(record, defaults, guarded)
+        if left_out:
+            warnings.extend((line, f, v, m, cells) for f, v, m in left_out)
+        if values is None:
             refused.extend((line, f, v, m, cells) for f, v, m in problems)
-        else:  # plain values, and the fields the row gave (a default is not the row's word)
-            given = sorted(f for f in contact.model_fields_set if f not in defaults or f in record)
-            checked.append((line, contact.model_dump(), given, cells))
-    return Batch(checked, refused, items[-1][0], warnings)
+        else:
+            checked.append((line, values, given, cells))
+    return Batch(ContactsWriter.prepare(checked), refused, items[-1][0], warnings)
+
+
+_gc_lock = Lock()
+_gc_users = 0
+_gc_threshold = gc.get_threshold()
+GC_EVERY = 100_000  # allocations between collections while an import runs (Python's: 700)
+
+
+def _collecting_less(batches: Batches) -> Batches:
+    """The batches, with the garbage collector run less often while they are written: an
+    import makes hundreds of thousands of objects that live until its end (and no cycles), and
+    each collection walks all of them again (half the writing time of a student's file). The
+    usual thresholds come back when the last import running in this process ends."""
+    global _gc_users, _gc_threshold
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_threshold = gc.get_threshold()
+            gc.set_threshold(GC_EVERY, _gc_threshold[1], _gc_threshold[2])
+        _gc_users += 1
+    try:
+        yield from batches
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_threshold)
 
 
 def _refuse_beyond(binary: IO[bytes], limit: int, reopen: Callable[[], Any]) -> None:
@@ -332,18 +356,10 @@ def _size(binary: IO[bytes]) -> int:
     return size
 
 
-# How batches cross the pipe: marshal, several times faster than pickle, for the directory's
-# plain values; pickle for contacts (their values hold moments and enumerations).
-CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
-    "directory": (marshal.dumps, marshal.loads),
-    "contacts": (functools.partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL), pickle.loads),
-}
-
-
-def _in_a_process(batches: Batches, dumps: Callable[[Any], bytes],
-                  loads: Callable[[bytes], Any]) -> Batches:
-    """The same batches, made by a child process and passed back through a pipe. If this
-    process stops (even with kill -9), the child finds the pipe closed and stops too."""
+def _in_a_process(batches: Batches) -> Batches:
+    """The same batches, made by a child process and passed back through a pipe (as marshal
+    writes plain values: several times faster than pickle). If this process stops (even with
+    kill -9), the child finds the pipe closed and stops too."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     with contextlib.suppress(ImportError, AttributeError, OSError):  # Linux: room for a few
@@ -357,7 +373,7 @@ def _in_a_process(batches: Batches, dumps: Callable[[Any], bytes],
         gc.set_threshold(first, second, 1 << 30)  # (and copy) every object the fork shares
         try:
             for batch in batches:
-                sender.send_bytes(dumps(
+                sender.send_bytes(marshal.dumps(
                     (batch.entries, batch.refused, batch.line, batch.warnings)
                     if isinstance(batch, Batch) else (batch.status, batch.problem)))
         except (BrokenPipeError, ConnectionResetError):  # the importing process is gone
@@ -382,7 +398,7 @@ def _in_a_process(batches: Batches, dumps: Callable[[Any], bytes],
     ended = False
     try:
         while (message := inbox.get()) is not None:
-            values = loads(message)  # from the child, through our pipe
+            values = marshal.loads(message)  # noqa: S302 - our own child, through our pipe
             if len(values) == 2:
                 ended = True
                 yield Ended(*values)

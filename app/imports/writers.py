@@ -375,6 +375,12 @@ def _same(field: str, old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
+# What ``prepare`` makes of a row: (LinkedIn key, sort name, email key, search text, contact
+# id, timeline line id); and a row as ``write`` takes it.
+Made = tuple[str | None, str, str | None, str, str, str]
+Entry = tuple[int, tuple[Any, ...], tuple[int, ...], list[str], Made]
+
+
 class ContactsWriter:
     """Into one student's contacts, a batch at a time, as the contacts' own rules would write
     them one by one: new contacts, their organizations (found or created), tags and first
@@ -386,9 +392,11 @@ class ContactsWriter:
     contact has a clearly different name changes nothing: it is a conflict. A dry run writes
     nothing at all (and so takes no write lock)."""
 
-    FIELDS = tuple(f for f in ContactIn.model_fields if f not in {"organization_id", "referred_by_id"})
-    # The fields stored as they are (the organization and tags have tables of their own).
-    STORED = tuple(f for f in FIELDS if f not in {"organization_name", "tags"})
+    # The fields stored as they are (the organization and tags have tables of their own),
+    # then the others: a row's values in this order begin with what is inserted.
+    STORED = tuple(f for f in ContactIn.model_fields
+                   if f not in {"organization_id", "referred_by_id", "organization_name", "tags"})
+    FIELDS = (*STORED, "organization_name", "tags")
     WHEN = STORED.index("next_action_at")
 
     def __init__(self, db: Session, owner: User, dry_run: bool = False) -> None:
@@ -406,7 +414,9 @@ class ContactsWriter:
         self.by_link: dict[str, str] = {}
         self.by_name: dict[str, str] = {}
         self.state: dict[str, dict[str, Any]] = {}  # contact id → its comparable fields
-        self.new: dict[str, int] = {}  # contact id → line, for contacts not yet written
+        # Contacts not yet written, with what ``prepare`` made for them and their values as the
+        # row gave them (None: made again from the contact's state).
+        self.new: dict[str, tuple[Made, tuple[Any, ...]] | None] = {}
         c = Contact.__table__.c
         stored = [getattr(c, f) for f in self.FIELDS if f in c]
         for row in db.execute(select(c.id, Organization.name.label("organization_name"), *stored)
@@ -423,6 +433,27 @@ class ContactsWriter:
                                              .where(Organization.owner_id == owner.id)).all())
         if not dry_run:
             db.commit()  # each batch then holds the write lock while it writes, and only then
+
+    @classmethod
+    def prepare(cls, checked: list[tuple[int, dict[str, Any], list[str], list[str]]]
+                ) -> list[Entry]:
+        """Checked rows (line, every field's value, the fields the row gave, cells) as ``write``
+        takes them: the values in ``FIELDS`` order, the fields given by their place in it, and
+        what a new contact made of the row needs (its LinkedIn key, what ``derived`` derives,
+        its id and its first timeline line's). Done where the rows are checked (the reading
+        process), so that the writing one only matches and writes."""
+        ids = iter(new_ids(2 * len(checked)))
+        place = {f: i for i, f in enumerate(cls.FIELDS)}
+        entries: list[Entry] = []
+        for line, values, given, cells in checked:
+            made = derived(values["first_name"], values["last_name"], values["email"],
+                           (values["organization_name"] or "").strip(), values["title"],
+                           values["notes"], values["tags"])
+            entries.append((line, tuple([values[f] for f in cls.FIELDS]),
+                            tuple([place[f] for f in given]), cells,
+                            (profile_key(values["linkedin_url"]), made["sort_name"],
+                             made["email_key"], made["search_text"], next(ids), next(ids))))
+        return entries
 
     def _remember(self, contact_id: str, state: dict[str, Any], link: str | None) -> None:
         """Know a contact by its keys (``link``: its LinkedIn key)."""
@@ -444,21 +475,21 @@ class ContactsWriter:
             return None, ""
         return self.by_name.get(full_name(values).lower()), ""
 
-    def write(self, batch: Sequence[tuple[int, dict[str, Any], list[str], list[str]]]) -> Counts:
-        """A batch of checked rows: (line, every field's value, the fields the row gave, cells)."""
+    def write(self, batch: Sequence[Entry]) -> Counts:
+        """A batch of rows as ``prepare`` made them."""
         created = updated = unchanged = 0
         conflicts: list[Conflict] = []
         changed: dict[str, dict[str, Any]] = {}
         zone = self.owner.timezone
-        ids = iter(new_ids(len(batch)))
-        for line, values, given, cells in batch:
-            if values["next_action_at"] is not None:
-                values["next_action_at"] = in_utc(values["next_action_at"], zone)
-            link = profile_key(values["linkedin_url"])
+        for line, row, given, cells, made in batch:
+            values = dict(zip(self.FIELDS, row, strict=True))
+            if values["next_action_at"] is not None:  # as JSON gives it
+                values["next_action_at"] = in_utc(datetime.fromisoformat(values["next_action_at"]), zone)
+            link = made[0]
             contact_id, key = self._match(values, link)
             if contact_id is None:
-                contact_id = next(ids)
-                self.new[contact_id] = line
+                contact_id = made[4]
+                self.new[contact_id] = (made, row) if values["next_action_at"] is None else None
                 self._remember(contact_id, values, link)
                 created += 1
                 continue
@@ -466,14 +497,16 @@ class ContactsWriter:
             if key and not same_person(state, values):
                 conflicts.append(_conflict(line, key, values[key], contact_id, state, values, cells))
                 continue
-            changes = {f: values[f] for f in given
-                       if f in values and not _same(f, state.get(f), values[f])}
+            changes = {f: values[f] for f in (self.FIELDS[i] for i in given)
+                       if not _same(f, state.get(f), values[f])}
             if not changes:
                 unchanged += 1
                 continue
             state.update(changes)
             self._remember(contact_id, state, profile_key(state["linkedin_url"]))  # its new keys
-            if contact_id not in self.new:  # a new one is written once, as it ends up
+            if contact_id in self.new:  # a new one is written once, as it ends up
+                self.new[contact_id] = None
+            else:
                 changed.setdefault(contact_id, {}).update(changes)
             updated += 1
         if not self.dry_run:
@@ -489,33 +522,39 @@ class ContactsWriter:
         if not self.new:
             return
         now, owner = utcnow(), self.owner.id
-        states = [(i, self.state[i]) for i in self.new]
-        names = {s["organization_name"].strip() for _, s in states if s["organization_name"]}
+        states = [(i, self.state[i], made) for i, made in self.new.items()]
+        names = {s["organization_name"].strip() for _, s, _ in states if s["organization_name"]}
         missing = {n.lower(): n for n in names if n.lower() not in self.organizations}
         if missing:
-            made = dict(zip(missing, new_ids(len(missing)), strict=True))
+            ids = dict(zip(missing, new_ids(len(missing)), strict=True))
             self._insert("organizations", ("id", "owner_id", "name", "name_key", "website",
                                            "industry", "research_notes", "version", "created_at",
                                            "updated_at"),
-                         [(made[k], owner, name, k, "", "", "", 1, self.moment(now),
+                         [(ids[k], owner, name, k, "", "", "", 1, self.moment(now),
                            self.moment(now)) for k, name in missing.items()])
-            self.organizations.update(made)
+            self.organizations.update(ids)
         stamp = self.moment(now)
         contacts: list[tuple[Any, ...]] = []
         tags: list[tuple[str, str, str]] = []
         events: list[tuple[Any, ...]] = []
-        for (contact_id, state), event_id in zip(states, new_ids(len(states)), strict=True):
+        stored = len(self.STORED)
+        for contact_id, state, prepared in states:
             org = (state["organization_name"] or "").strip()
-            row = [state[f] if state[f] is not None or f not in NOT_NULL_TEXT else ""
-                   for f in self.STORED]
-            row[self.WHEN] = self.moment(row[self.WHEN])
-            kept = derived(state["first_name"], state["last_name"], state["email"], org,
-                           state["title"], state["notes"], state["tags"])
-            contacts.append((*row, kept["sort_name"], kept["email_key"], kept["search_text"],
-                             contact_id, owner, 1, self.organizations[org.lower()] if org else None,
-                             stamp, stamp))
+            if prepared is None:  # changed by a later row of the batch, or with a moment
+                values = [state[f] if state[f] is not None or f not in NOT_NULL_TEXT else ""
+                          for f in self.STORED]
+                values[self.WHEN] = self.moment(values[self.WHEN])
+                row = tuple(values)
+                kept = derived(state["first_name"], state["last_name"], state["email"], org,
+                               state["title"], state["notes"], state["tags"])
+                made: Made = (None, kept["sort_name"], kept["email_key"], kept["search_text"],
+                              contact_id, new_ids(1)[0])
+            else:
+                made, row = prepared[0], prepared[1][:stored]
+            contacts.append((*row, *made[1:4], contact_id, owner, 1,
+                             self.organizations[org.lower()] if org else None, stamp, stamp))
             tags.extend((contact_id, t, owner) for t in state["tags"])
-            events.append((event_id, owner, contact_id, "created", CREATED[state["stage"]], stamp))
+            events.append((made[5], owner, contact_id, "created", CREATED[state["stage"]], stamp))
         with self._indexed_after():
             self._insert("contacts", (*self.STORED, "sort_name", "email_key", "search_text", "id",
                                       "owner_id", "version", "organization_id", "created_at",
