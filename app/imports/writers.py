@@ -3,8 +3,9 @@ contacts also by LinkedIn address), created, updated or left unchanged. A value 
 empty never erases one that is there.
 
 The directory's writer is built for a million rows: one query per batch to match, and one
-statement per batch to insert, update and index. A student's contacts go through the contacts'
-own rules (organizations, tags, timeline), row by row."""
+statement per batch to insert, update and index. A student's contacts are matched in memory and
+their new contacts written a batch at a time the same way; a contact a row changes is updated
+through the contacts' own rules (organizations, tags, timeline)."""
 
 import json
 import re
