@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Values that look like a secret but are not one; refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "insecure"}
 DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105 - refused in production
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -27,11 +28,15 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
 
-    # The JSON API's rate limits: requests per window, per API key and per user (browser
-    # session), shared by every app process through the database. 0 turns a limit off.
+    # The JSON API's rate limits: requests in any window of this many seconds (a moving window),
+    # per API key and per user (browser sessions). 0 turns a limit off.
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
     rate_limit_per_key: int = Field(default=600, ge=0)
     rate_limit_per_user: int = Field(default=300, ge=0)
+    # Where the rate limits are counted when several app processes or instances serve the API
+    # (redis://host:6379/0, rediss:// for TLS, unix:///path/redis.sock), so that they share one
+    # budget. Empty: each process counts in its own memory, which is exact for one process.
+    redis_url: str = ""
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     # Import files may be larger: refused (413) before they are read whole.
@@ -77,6 +82,15 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(REDIS_SCHEMES):
+            raise ValueError("RAPPORT_REDIS_URL must start with " + ", ".join(REDIS_SCHEMES)
+                             + " (for example redis://127.0.0.1:6379/0), or be left empty.")
         return value
 
     @model_validator(mode="after")

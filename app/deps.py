@@ -26,7 +26,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    # Any request may write (an API request counts itself against its rate limit first).
+    # Any route may write; one that only reads writes nothing (a request's rate limit and an API
+    # key's last use are counted outside the database: app/ratelimit.py, app/accounts/usage.py).
     yield from session_scope(request.app.state.sessionmaker)
 
 
@@ -94,7 +95,7 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
         if principal.session is not None:
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)
         if request.url.path.startswith("/api/"):
-            ratelimit.enforce(request, db, settings, principal)
+            ratelimit.enforce(request, principal)
     return principal
 
 

@@ -124,8 +124,8 @@ ERROR_RESPONSES[429]["headers"] = {
     "RateLimit-Limit": _header("Requests allowed in each window, for this API key or, with a "
                                "browser session, for this user."),
     "RateLimit-Remaining": _header("Requests left in the current window."),
-    "RateLimit-Reset": _header("Seconds until the current window ends and the budget is whole "
-                               "again."),
+    "RateLimit-Reset": _header("Seconds until the oldest request counted leaves the window, "
+                               "giving one back."),
     "RateLimit-Policy": _header("The limit and the window's length in seconds, e.g. `600;w=60`.",
                                 "string"),
 }

@@ -9,6 +9,7 @@ from app import errors, openapi
 from app.accounts import pages as account_pages
 from app.accounts import router as account_router
 from app.accounts import service as accounts
+from app.accounts.usage import writing_uses
 from app.config import Settings, get_settings
 from app.contacts import pages as contact_pages
 from app.contacts import router as contact_router
@@ -26,7 +27,7 @@ from app.messages import router as message_router
 from app.middleware import BodyLimit, SecurityHeaders
 from app.questions import pages as question_pages
 from app.questions import router as question_router
-from app.ratelimit import RateLimitHeaders
+from app.ratelimit import Limiter, RateLimitHeaders
 from app.stats import pages as stats_pages
 from app.stats import router as stats_router
 from app.tasks import pages as task_pages
@@ -40,11 +41,12 @@ Rapport helps students run informational interviews. Authenticate with the sessi
 (browser) or `Authorization: Bearer <api key>`. Errors always look like
 `{"error": "<code>", "detail": "<sentence>", "fields": [{"field", "message"}]}`.
 
-Requests with an API key are rate limited per key, and requests with a session per user, in
-fixed windows. Every such answer carries `RateLimit-Limit`, `RateLimit-Remaining`,
-`RateLimit-Reset` (seconds until the window ends) and `RateLimit-Policy` (`600;w=60`: 600
-requests per 60 seconds). Over the limit the answer is `429` with `Retry-After` (seconds), and
-the request was not carried out: wait, then send it again.
+Requests with an API key are rate limited per key, and requests with a session per user, over
+a moving window. Every such answer carries `RateLimit-Limit`, `RateLimit-Remaining`,
+`RateLimit-Reset` (seconds until the oldest request counted leaves the window) and
+`RateLimit-Policy` (`600;w=60`: 600 requests in any 60 seconds). Over the limit the answer is
+`429` with `Retry-After` (seconds), and the request was not carried out: wait, then send it
+again.
 """
 
 
@@ -58,12 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         generate_unique_id_function=openapi.operation_id,
+        lifespan=writing_uses,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # For what only reads for a long time (a streamed export): on SQLite it takes no write lock.
     app.state.reading_sessionmaker = make_sessionmaker(reading(app.state.engine))
+    app.state.rate_limiter = Limiter(settings)
 
     errors.install(app)
     openapi.install(app)

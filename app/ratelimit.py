@@ -1,122 +1,169 @@
-"""Rate limits on the JSON API: each API key, and each user's browser sessions together, get a
-budget of requests per fixed window (the ``rate_limit_*`` settings; 0 turns one off).
+"""Rate limits on the JSON API: each API key, and each user's browser sessions together, may make
+a number of requests in any ``rate_limit_window_seconds`` (a moving window: the requests of the
+last 60 seconds, whenever the minute began). 0 turns a limit off.
 
-The counts live in the database, so every app process behind the load balancer shares them:
-one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per request, and each process deletes the
-windows that have ended once per window. Requests without credentials are not counted here
-(logging in and registering are throttled on their own).
+The counts are kept by the ``limits`` library, never in the database, so counting a request
+costs no write and no lock: in this process's memory by default (exact for one process), or in
+Redis when ``redis_url`` is set, so that every process and instance shares one budget. When
+Redis cannot be reached the request is not failed: this process counts in its own memory, says
+so in the log, and tries Redis again after a while (the limits then hold per process only).
+Requests without credentials are not counted here (logging in and registering are throttled on
+their own).
 
 Every counted answer, an error too, carries ``RateLimit-Limit``, ``RateLimit-Remaining``,
-``RateLimit-Reset`` (seconds until the window ends) and ``RateLimit-Policy`` (``600;w=60``).
-Over the budget the request is refused with 429 and ``Retry-After`` before the route runs.
+``RateLimit-Reset`` (seconds until the oldest request counted leaves the window, giving one
+back) and ``RateLimit-Policy`` (``600;w=60``). Over the budget the request is refused with 429
+and ``Retry-After`` before the route runs; a refused request is not counted.
 """
 
+import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
+import redis
 from fastapi import Request
-from sqlalchemy import delete, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts.service import Principal
 from app.config import Settings
 from app.errors import TooManyRequests
-from app.models import RateLimitCounter
 
 # Where counting leaves the headers for the middleware (in the request's ASGI state).
 STATE_KEY = "rate_limit_headers"
 
+REDIS_KEY_PREFIX = "rapport:ratelimit"
+# Redis answers in well under a millisecond; one that takes a second is treated as down.
+REDIS_TIMEOUT_SECONDS = 1.0
+# After Redis failed, how long this process counts in memory before it tries Redis again.
+REDIS_RETRY_SECONDS = 30.0
+
+log = logging.getLogger("rapport.ratelimit")
+
 
 def clock() -> float:
-    """Seconds since the epoch (the tests move it)."""
+    """Seconds since the epoch, as the ``limits`` library reads them (the tests move both)."""
     return time.time()
-
-
-# The window this process last deleted ended windows for: only an economy, so it may live in
-# memory (another process merely sweeps once more).
-_swept_window: int | None = None
 
 
 @dataclass(frozen=True)
 class Budget:
-    """One caller's budget in the current window, after counting this request."""
+    """One caller's budget, after counting (or refusing) this request."""
 
     limit: int
     window: int
-    used: int
-    reset: int  # seconds until the window ends
-
-    @property
-    def exceeded(self) -> bool:
-        return self.used > self.limit
+    remaining: int
+    reset: int  # seconds until the oldest request counted leaves the window
+    allowed: bool
 
     def headers(self) -> dict[str, str]:
         return {
             "RateLimit-Limit": str(self.limit),
-            "RateLimit-Remaining": str(max(0, self.limit - self.used)),
+            "RateLimit-Remaining": str(self.remaining),
             "RateLimit-Reset": str(self.reset),
             "RateLimit-Policy": f"{self.limit};w={self.window}",
         }
 
 
-def _caller(settings: Settings, principal: Principal) -> tuple[str, int]:
-    if principal.api_key is not None:
-        return f"key:{principal.api_key.id}", settings.rate_limit_per_key
-    return f"user:{principal.user.id}", settings.rate_limit_per_user
+def _item(limit: int, window: int) -> RateLimitItem | None:
+    return RateLimitItemPerSecond(limit, window) if limit else None
 
 
-def count(db: Session, settings: Settings, principal: Principal) -> Budget | None:
-    """Count one request against its caller's budget; None when that limit is turned off.
+def _redis_storage(url: str) -> RedisStorage:
+    # One immediate retry (a pooled connection that a Redis restart closed), no backoff: while
+    # Redis is down, a request must not wait for it.
+    pool = redis.ConnectionPool.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 1),
+    )
+    return RedisStorage(url, connection_pool=pool, key_prefix=REDIS_KEY_PREFIX)
 
-    This commits ``db`` (it is called before the route has done anything, so only the caller's
-    bookkeeping, such as a key's last use, goes with it): the count must stand whatever the
-    request does next, and neither PostgreSQL's row lock nor SQLite's write lock may be held
-    for the rest of the request. The request's own connection is used, never a second one, so
-    a busy process cannot run its connection pool dry.
-    """
-    key, limit = _caller(settings, principal)
-    if limit == 0:
-        return None
-    window = settings.rate_limit_window_seconds
-    now = clock()
-    start = int(now) // window * window
-    started = datetime.fromtimestamp(start, UTC)
-    on_postgresql = db.get_bind().dialect.name == "postgresql"
-    if on_postgresql:
-        # A count lost in a crash costs nothing; waiting for the disk on every request would.
-        db.execute(text("SET LOCAL synchronous_commit = off"))
-    insert = postgresql.insert if on_postgresql else sqlite.insert
-    upsert = insert(RateLimitCounter).values(key=key, window_start=started, count=1)
-    used = db.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],
-            set_={"count": RateLimitCounter.count + 1},
-        ).returning(RateLimitCounter.count)
-    ).scalar_one()
-    global _swept_window
-    if _swept_window != start:
-        _swept_window = start
-        db.execute(delete(RateLimitCounter).where(RateLimitCounter.window_start < started))
-    db.commit()
-    return Budget(limit=limit, window=window, used=used,
-                  reset=max(1, math.ceil(start + window - now)))
+
+def _where(url: str) -> str:
+    """The Redis address for the log, without a password."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+
+
+class Limiter:
+    """The app's rate limits and where they are counted (one per app, in ``app.state``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.window = settings.rate_limit_window_seconds
+        self.per_key = _item(settings.rate_limit_per_key, self.window)
+        self.per_user = _item(settings.rate_limit_per_user, self.window)
+        self.local = MovingWindowRateLimiter(MemoryStorage())
+        self.shared = (MovingWindowRateLimiter(_redis_storage(settings.redis_url))
+                       if settings.redis_url else None)
+        self.redis_address = _where(settings.redis_url)
+        self._lock = threading.Lock()
+        self._redis_down_until: float | None = None  # while Redis is unreachable
+
+    def count(self, principal: Principal) -> Budget | None:
+        """Count one request against its caller's budget; None when that limit is turned off."""
+        if principal.api_key is not None:
+            item, who = self.per_key, ("key", principal.api_key.id)
+        else:
+            item, who = self.per_user, ("user", principal.user.id)
+        if item is None:
+            return None
+        allowed, (reset_at, remaining) = self._hit(item, who)
+        return Budget(limit=item.amount, window=self.window, remaining=max(0, remaining),
+                      reset=max(1, math.ceil(reset_at - clock())), allowed=allowed)
+
+    def _hit(self, item: RateLimitItem, who: tuple[str, str]) -> tuple[bool, tuple[float, int]]:
+        if self.shared is not None and self._redis_worth_trying():
+            try:
+                counted = self.shared.hit(item, *who), self.shared.get_window_stats(item, *who)
+            except redis.RedisError as error:
+                self._redis_failed(error)
+            else:
+                self._redis_answered()
+                return counted
+        return self.local.hit(item, *who), self.local.get_window_stats(item, *who)
+
+    def _redis_worth_trying(self) -> bool:
+        down_until = self._redis_down_until
+        return down_until is None or clock() >= down_until
+
+    def _redis_failed(self, error: redis.RedisError) -> None:
+        with self._lock:
+            first = self._redis_down_until is None
+            self._redis_down_until = clock() + REDIS_RETRY_SECONDS
+        if first:
+            log.warning("Rate limits: Redis at %s cannot be reached (%s). This process counts "
+                        "in its own memory, and tries Redis again every %d seconds.",
+                        self.redis_address, error, REDIS_RETRY_SECONDS)
+
+    def _redis_answered(self) -> None:
+        if self._redis_down_until is None:
+            return
+        with self._lock:
+            was_down = self._redis_down_until is not None
+            self._redis_down_until = None
+        if was_down:
+            log.info("Rate limits: Redis at %s answers again; counting there.", self.redis_address)
 
 
 def _seconds(n: int) -> str:
     return "1 second" if n == 1 else f"{n:,} seconds"
 
 
-def enforce(request: Request, db: Session, settings: Settings, principal: Principal) -> None:
+def enforce(request: Request, principal: Principal) -> None:
     """Count an API request, leave its headers for the answer, and refuse it over the budget."""
-    budget = count(db, settings, principal)
+    limiter: Limiter = request.app.state.rate_limiter
+    budget = limiter.count(principal)
     if budget is None:
         return
     setattr(request.state, STATE_KEY, budget.headers())
-    if budget.exceeded:
+    if not budget.allowed:
         who = "This API key has" if principal.api_key is not None else "You have"
         raise TooManyRequests(
             f"{who} made more than {budget.limit:,} requests in {_seconds(budget.window)}. "

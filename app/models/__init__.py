@@ -13,7 +13,6 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
 from app.models.question import Question
-from app.models.ratelimit import RateLimitCounter
 from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
@@ -39,7 +38,6 @@ __all__ = [
     "MessageStatus",
     "Organization",
     "Question",
-    "RateLimitCounter",
     "Role",
     "Source",
     "Stage",
