@@ -208,7 +208,7 @@ def test_a_dry_run_writes_nothing_until_its_report(app: FastAPI, client: TestCli
         event.remove(app.state.engine, "before_cursor_execute", seen)
     assert (report["created"], report["updated"], report["dry_run"]) == (2, 1, True)
     tables = {statement.split()[2] for statement in written}
-    assert tables <= {"imports", "import_row_errors", "rate_limit_counters"}, written
+    assert tables <= {"imports", "import_row_errors"}, written
     assert count(app, Contact, Contact.owner_id == me["id"]) == 1
     assert count(app, ImportRowError) == 0
 
