@@ -47,18 +47,25 @@ def _describe(exc: AppError | ValidationError) -> str:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="App processes answering requests (RAPPORT_WORKERS, default 1).")
+    ] = None,
 ) -> None:
-    """Serve the web app and the API."""
+    """Serve the web app and the API, from one process or several."""
     import uvicorn
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    out.print(f"Rapport is running at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
-    # Webhook deliveries go out from this process too, unless a separate `rapport worker` runs
-    # (several processes doing both is safe: each delivery is leased to one of them).
+    workers = workers or settings.workers
+    processes = f" by {workers} processes" if workers > 1 else ""
+    out.print(f"Rapport is running at [bold]http://{host}:{port}[/bold]{processes} "
+              "(Ctrl+C stops it)")
+    # Webhook deliveries go out from this process, unless a separate `rapport worker` runs. With
+    # several workers this is the parent that watches them: uvicorn starts each one as a fresh
+    # interpreter (spawned, not forked), so the sender runs once, however many answer requests.
     stop = start_in_background(settings) if settings.webhooks_worker_in_app else None
     try:
-        uvicorn.run("app.main:create_app", factory=True, host=host, port=port,
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                     proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
                     log_level="info")
     finally:

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # `rapport serve`'s app processes. One suits SQLite; on PostgreSQL, about one per core.
+    workers: int = Field(default=1, ge=1, le=64)
     # Proxies whose X-Forwarded-For/-Proto are believed (the client address, https cookies).
     forwarded_allow_ips: str = "127.0.0.1"
 

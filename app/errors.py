@@ -7,6 +7,7 @@ Plain browser requests outside ``/api``: a whole error page.
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -15,9 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from app.web import form_of, is_htmx, redirect, render
 
@@ -84,6 +87,18 @@ class TooManyRequests(AppError):
     status_code = 429
     code = "too_many_requests"
     detail = "Too many attempts. Wait a moment and try again."
+
+
+class DatabaseBusy(AppError):
+    status_code = 503
+    code = "database_busy"
+    detail = ("The database is busy with other requests, so nothing was done. "
+              "Please try again in a moment.")
+
+
+# Seconds a client is asked to wait after a busy database: the request itself already waited
+# its turn for a while (app/db.py), so the crowd it met is rarely gone at once.
+BUSY_RETRY_AFTER = 2
 
 
 class FieldError(BaseModel):
@@ -174,6 +189,10 @@ async def error_response(
     exc: Exception | None = None,
 ) -> Response:
     headers = {**(headers or {}), "Vary": "HX-Request"}
+    if status >= 500:
+        # A client must not send its next request on this connection: after an unhandled
+        # error the server closes it, and a request sent meanwhile would meet a reset.
+        headers["Connection"] = "close"
     api = request.url.path.startswith("/api/")
     htmx = is_htmx(request)
     form = form_of(request) if htmx else None
@@ -229,12 +248,42 @@ def field_message(error: Any) -> str:
     return _friendly(error["msg"])
 
 
+def _problem(error: Any) -> tuple[str, str]:
+    if error.get("type") == "json_invalid":
+        # Its location is the character where the text stopped being JSON, not a field.
+        where = error["loc"][-1] if isinstance(error["loc"][-1], int) else None
+        reason = (error.get("ctx") or {}).get("error", "")
+        at = f" at character {where}" if where is not None else ""
+        return "body", f"The body is not valid JSON{at}{': ' + reason if reason else ''}."
+    return field_name(error["loc"]), field_message(error)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    fields = [(field_name(e["loc"]), field_message(e)) for e in exc.errors()]
+    fields = [_problem(e) for e in exc.errors()]
     return await error_response(
         request, 422, "validation_error", ValidationFailed.detail, fields, exc=exc
     )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request, named: str = "") -> str:
+    """Every method some route answers at this request's address, for a 405's ``Allow``.
+
+    Starlette names the methods of the first route whose path matched, but one address is often
+    served by several routes (``GET`` and ``POST /api/v1/contacts``). Each method is put to the
+    app's own routing; a mount (the static files) names its methods itself, in ``named``."""
+    allowed = {method.strip() for method in named.split(",") if method.strip()}
+    scope = request.scope
+    for method in _METHODS:
+        probe = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", ""),
+                 "method": method, "headers": []}
+        if any(route.matches(dict(probe))[0] is Match.FULL for route in request.app.router.routes
+               if not isinstance(route, Mount)):
+            allowed.add(method)
+    return ", ".join([m for m in _METHODS if m in allowed] + sorted(allowed - set(_METHODS)))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -244,7 +293,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code, detail = _HTTP_CODES.get(exc.status_code, ("error", "The request failed."))
     if exc.status_code == 400 and isinstance(exc.detail, str) and exc.detail:
         detail = exc.detail.rstrip(".") + "."
-    return await error_response(request, exc.status_code, code, detail, (), exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
+    return await error_response(request, exc.status_code, code, detail, (), headers)
 
 
 async def _stale(request: Request, exc: Exception) -> Response:
@@ -266,6 +318,41 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
                                 "A value in the request cannot be stored or searched for.")
 
 
+# PostgreSQL's answers that mean "not now" rather than "never": a serialization failure, a
+# deadlock, a lock not granted within lock_timeout, too many connections, a server starting.
+_PG_TRANSIENT = {"40001", "40P01", "55P03", "53300", "57P03"}
+# What the same refusals say when they come while connecting (psycopg gives no SQLSTATE then).
+_PG_TRANSIENT_CONNECTING = ("too many clients already", "remaining connection slots are reserved",
+                            "the database system is starting up")
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether the database refused for a moment (it was busy), so the same request may well
+    succeed if sent again, as opposed to failing for good."""
+    if isinstance(exc, PoolTimeout):  # every pooled connection in use for pool_timeout
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        # The write lock not had within the busy timeout, when beginning or committing.
+        primary = getattr(orig, "sqlite_errorcode", 0) & 0xFF
+        return primary in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED} \
+            or "database is locked" in str(orig)
+    if getattr(orig, "sqlstate", None) in _PG_TRANSIENT:
+        return True
+    return any(sign in str(orig) for sign in _PG_TRANSIENT_CONNECTING)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not database_busy(exc):
+        return await _server_error(request, exc)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return await error_response(request, DatabaseBusy.status_code, DatabaseBusy.code,
+                                DatabaseBusy.detail,
+                                headers={"Retry-After": str(BUSY_RETRY_AFTER)})
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return await error_response(
@@ -281,4 +368,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(IntegrityError, _duplicate)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _server_error)

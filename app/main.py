@@ -24,7 +24,7 @@ from app.interviews import pages as interview_pages
 from app.interviews import router as interview_router
 from app.messages import pages as message_pages
 from app.messages import router as message_router
-from app.middleware import BodyLimit, SecurityHeaders
+from app.middleware import BodyLimit, CloseAfterServerError, SecurityHeaders
 from app.questions import pages as question_pages
 from app.questions import router as question_router
 from app.ratelimit import Limiter, RateLimitHeaders
@@ -47,6 +47,11 @@ a moving window. Every such answer carries `RateLimit-Limit`, `RateLimit-Remaini
 `RateLimit-Policy` (`600;w=60`: 600 requests in any 60 seconds). Over the limit the answer is
 `429` with `Retry-After` (seconds), and the request was not carried out: wait, then send it
 again.
+
+When the database is too busy to take a request, the answer is `503` with `"error":
+"database_busy"` and `Retry-After` (seconds), and nothing was done: send the same request again
+after that long. Every `5xx` answer carries `Connection: close`: send the next request on a new
+connection.
 """
 
 
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 "/api/v1/directory/batch": settings.directory_batch_max_bytes})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(CloseAfterServerError)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

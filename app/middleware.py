@@ -1,4 +1,5 @@
-"""ASGI middleware: security headers with a per-request CSP nonce, and a request size limit."""
+"""ASGI middleware: security headers with a per-request CSP nonce, a request size limit, and
+connections closed after a server error."""
 
 import json
 import secrets
@@ -90,3 +91,26 @@ class BodyLimit:
                         (b"connection", b"close")],
         })
         await send({"type": "http.response.body", "body": body})
+
+
+class CloseAfterServerError:
+    """Every 5xx answer says ``Connection: close``, and the server closes the connection after
+    it: what failed may have left the connection's state unknown, and a client that sent its next
+    request on it would meet a reset instead of an answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 500:
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"connection"]
+                message["headers"] = [*headers, (b"connection", b"close")]
+            await send(message)
+
+        await self.app(scope, receive, send_closing)

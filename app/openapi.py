@@ -14,10 +14,30 @@ from fastapi.routing import APIRoute
 from app.deps import (
     SESSION_COOKIE,
     current_principal,
+    get_db,
     require_any_scope,
     require_scope,
     session_principal,
 )
+from app.errors import BUSY_RETRY_AFTER
+
+_ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+# Answers any operation may give for what it is rather than for what it does: a body that
+# cannot be read at all, and a database too busy to take the request.
+UNREADABLE_BODY = {
+    "description": "The body could not be read (it is not UTF-8, or the multipart form is "
+                   "broken); `error` is `bad_request`",
+    "content": _ERROR_BODY,
+}
+DATABASE_BUSY = {
+    "description": "The database is busy (`database_busy`) and nothing was done: send the "
+                   "same request again after Retry-After seconds",
+    "headers": {"Retry-After": {
+        "description": f"Seconds to wait before sending the request again ({BUSY_RETRY_AFTER}).",
+        "schema": {"type": "integer"}}},
+    "content": _ERROR_BODY,
+}
 
 SECURITY_SCHEMES = {
     "apiKey": {"type": "http", "scheme": "bearer",
@@ -76,6 +96,17 @@ def _document(operation: dict[str, Any], route: APIRoute) -> None:
         operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
 
 
+def _document_failures(operation: dict[str, Any], route: APIRoute) -> None:
+    """The 400 of a body that cannot be read, where there is a body, and the 503 of a busy
+    database, where the database is used. A route's own description of either is kept."""
+    responses = operation["responses"]
+    if "requestBody" in operation:
+        responses.setdefault("400", UNREADABLE_BODY)
+    if get_db in set(_calls(route.dependant)):
+        responses.setdefault("503", DATABASE_BUSY)
+    operation["responses"] = dict(sorted(responses.items()))
+
+
 def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
     for route in routes:
         if isinstance(route, APIRoute):
@@ -95,7 +126,9 @@ def install(app: FastAPI) -> None:
             routes = {operation_id(route): route for route in _api_routes(app.routes)}
             for operations in schema["paths"].values():
                 for operation in operations.values():
-                    _document(operation, routes[operation["operationId"]])
+                    route = routes[operation["operationId"]]
+                    _document(operation, route)
+                    _document_failures(operation, route)
             app.openapi_schema = schema
         return app.openapi_schema
 

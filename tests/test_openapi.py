@@ -1,6 +1,7 @@
 """The committed openapi.json is the contract: it must match what the app serves."""
 
 import json
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -36,3 +37,42 @@ def test_each_operation_has_its_own_name_and_says_how_to_authenticate(app: FastA
     assert scopes["/api/v1/contacts", "get"] == ["contacts:read"]
     assert scopes["/api/v1/directory", "post"] == ["directory:write"]
     assert "`contacts:write`" in schema["paths"]["/api/v1/contacts"]["post"]["description"]
+
+
+def _operations(app: FastAPI) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(path, method): operation for path, methods in app.openapi()["paths"].items()
+            for method, operation in methods.items()}
+
+
+def test_a_body_that_cannot_be_read_is_documented_wherever_a_body_is_sent(app: FastAPI) -> None:
+    operations = _operations(app)
+    with_body = [key for key, operation in operations.items() if "requestBody" in operation]
+    assert ("/api/v1/contacts", "post") in with_body and ("/api/v1/imports", "post") in with_body
+    for key in with_body:
+        assert operations[key]["responses"]["400"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorOut"}, key
+    assert "400" not in operations["/api/v1/contacts", "get"]["responses"]
+
+
+def test_a_busy_database_is_documented_wherever_the_database_is_used(app: FastAPI) -> None:
+    operations = _operations(app)
+    for key, operation in operations.items():
+        if key == ("/api/v1/health", "get"):  # answers without the database
+            assert "503" not in operation["responses"]
+            continue
+        busy = operation["responses"]["503"]
+        assert "database_busy" in busy["description"], key
+        assert "Retry-After" in busy["headers"], key
+
+
+def test_the_directorys_conflicts_are_documented(app: FastAPI) -> None:
+    operations = _operations(app)
+    writes = [("/api/v1/directory", "post"), ("/api/v1/directory/batch", "post"),
+              ("/api/v1/directory/by-external-id/{external_id}", "put"),
+              ("/api/v1/directory/by-external-id/{external_id}", "delete"),
+              ("/api/v1/directory/{entry_id}", "patch"), ("/api/v1/directory/{entry_id}", "delete"),
+              ("/api/v1/directory/{entry_id}/add-to-contacts", "post")]
+    for key in writes:
+        assert "409" in operations[key]["responses"], key
+    assert "idempotency_key_in_use" in operations[writes[1]]["responses"]["409"]["description"]
+    assert "409" not in operations["/api/v1/directory", "get"]["responses"]

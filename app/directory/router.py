@@ -26,7 +26,7 @@ from app.directory.schemas import (
     EntryPatch,
     EntryPut,
 )
-from app.errors import ERROR_RESPONSES, NotFound, ValidationFailed
+from app.errors import ERROR_RESPONSES, ErrorOut, NotFound, ValidationFailed
 from app.etag import PreconditionFailed, check_if_match, tag_response
 from app.idempotency import IdempotencyKey
 from app.models import DirectoryEntry, User
@@ -35,6 +35,27 @@ from app.schemas import in_utc
 from app.web import is_htmx, redirect
 
 router = APIRouter(prefix="/api/v1", tags=["directory"], responses=ERROR_RESPONSES)
+
+# Two writes to the same entry at the same moment: the database's unique rules and the entry's
+# version let one through, and the other is told so, to send again after reading the entry.
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {
+    "model": ErrorOut,
+    "description": "Another request created or changed the same entry at the same moment "
+                   "(`conflict`, `edit_conflict`); read it again, then retry",
+}}
+# The batch also remembers its Idempotency-Key, which a second request may be using.
+BATCH_CONFLICT: dict[int | str, dict[str, Any]] = {409: {
+    "model": ErrorOut,
+    "description": "Another request with this Idempotency-Key is being handled "
+                   "(`idempotency_key_in_use`), or wrote the same entries at the same moment "
+                   "(`conflict`, `edit_conflict`)",
+}}
+# Adding the same entry twice at once: the second is told so (sent again, it gets the contact).
+ADD_CONFLICT: dict[int | str, dict[str, Any]] = {409: {
+    "model": ErrorOut,
+    "description": "The same entry was being added by another request at the same moment "
+                   "(`conflict`); sent again, the request answers 200 with the contact",
+}}
 
 Reader = Annotated[Principal, Depends(require_scope("directory:read"))]
 
@@ -117,7 +138,7 @@ def list_entries(
 
 
 @router.post("/directory", status_code=201, response_model=EntryOut,
-             response_model_exclude_unset=True)
+             response_model_exclude_unset=True, responses=CONFLICT)
 def create_entry(body: EntryIn, response: Response, principal: Writer, db: DbSession) -> Any:
     """A new entry. Under the external id of a deleted entry, that entry comes back."""
     entry = service.create_entry(db, body.model_dump())
@@ -126,7 +147,7 @@ def create_entry(body: EntryIn, response: Response, principal: Writer, db: DbSes
     return one(db, principal.user, entry)
 
 
-@router.post("/directory/batch", response_model=BatchOut)
+@router.post("/directory/batch", response_model=BatchOut, responses=BATCH_CONFLICT)
 def upsert_batch(body: BatchIn, request: Request, principal: Writer, db: DbSession,
                  idempotency_key: IdempotencyKey = None) -> Any:
     """Up to 1,000 entries by external id, each created, updated or left unchanged as a PUT
@@ -151,7 +172,7 @@ def upsert_batch(body: BatchIn, request: Request, principal: Writer, db: DbSessi
             responses={200: {"model": EntryOut, "description": "Updated, or already so."},
                        201: {"model": EntryOut, "description": "Created (or brought back)."},
                        412: {"description": "If-Match names another version, or there is no "
-                                            "entry to match"}})
+                                            "entry to match"}, **CONFLICT})
 def put_entry(external_id: ExternalIdPath, body: EntryPut, request: Request, response: Response,
               principal: Writer, db: DbSession) -> Any:
     """Create or update the entry with this external id. A field left out keeps its value;
@@ -174,7 +195,8 @@ def put_entry(external_id: ExternalIdPath, body: EntryPut, request: Request, res
     return one(db, principal.user, entry)
 
 
-@router.delete("/directory/by-external-id/{external_id:path}", status_code=204)
+@router.delete("/directory/by-external-id/{external_id:path}", status_code=204,
+                responses=CONFLICT)
 def delete_by_external_id(external_id: ExternalIdPath, request: Request, principal: Writer,
                           db: DbSession) -> Response:
     """Delete the entry with this external id, keeping a tombstone for sync. Deleting it again
@@ -196,7 +218,7 @@ def get_entry(response: Response, principal: Reader, db: DbSession,
 
 
 @router.patch("/directory/{entry_id}", response_model=EntryOut,
-              response_model_exclude_unset=True)
+              response_model_exclude_unset=True, responses=CONFLICT)
 def update_entry(body: EntryPatch, request: Request, response: Response, db: DbSession,
                  principal: Writer,
                  entry: Annotated[DirectoryEntry, Depends(writable_entry)]) -> Any:
@@ -206,7 +228,7 @@ def update_entry(body: EntryPatch, request: Request, response: Response, db: DbS
     return one(db, principal.user, entry)
 
 
-@router.delete("/directory/{entry_id}", status_code=204)
+@router.delete("/directory/{entry_id}", status_code=204, responses=CONFLICT)
 def delete_entry(request: Request, db: DbSession,
                  entry: Annotated[DirectoryEntry, Depends(writable_entry)]) -> Response:
     """Delete the entry, keeping a tombstone for sync: it is gone from every other read."""
@@ -217,7 +239,8 @@ def delete_entry(request: Request, db: DbSession,
 
 @router.post("/directory/{entry_id}/add-to-contacts", response_model=ContactOut,
              responses={201: {"model": ContactOut, "description": "Added to your contacts."},
-                        200: {"model": ContactOut, "description": "Already in your contacts."}})
+                        200: {"model": ContactOut, "description": "Already in your contacts."},
+                        **ADD_CONFLICT})
 def add_to_contacts(
     request: Request, response: Response, db: DbSession,
     principal: Annotated[Principal, Depends(require_scope("contacts:write"))],

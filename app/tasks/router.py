@@ -1,6 +1,5 @@
 """Task routes: JSON for API clients, the matching fragment for htmx."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,7 +16,7 @@ from app.models import Task, TaskStatus
 from app.pagination import Cursor, Limit, Page
 from app.schemas import in_utc
 from app.tasks import service
-from app.tasks.schemas import TaskIn, TaskOut, TaskPatch
+from app.tasks.schemas import StrictWhen, TaskIn, TaskOut, TaskPatch
 from app.tasks.service import Due
 from app.web import form, is_htmx, redirect, render
 
@@ -35,8 +34,8 @@ def writable_task(task_id: str, principal: Writer, db: DbSession) -> Task:
 def list_tasks(
     principal: Reader, db: DbSession,
     status: TaskStatus | None = None,
-    due_before: Annotated[datetime | None, Query(description="ISO 8601; UTC if no offset.")] = None,
-    due_after: Annotated[datetime | None, Query(description="ISO 8601; UTC if no offset.")] = None,
+    due_before: Annotated[StrictWhen | None, Query(description="ISO 8601; UTC if no offset.")] = None,
+    due_after: Annotated[StrictWhen | None, Query(description="ISO 8601; UTC if no offset.")] = None,
     contact_id: Annotated[str | None, Query(max_length=26)] = None,
     interview_id: Annotated[str | None, Query(max_length=26)] = None,
     due: Annotated[Due | None, Query(description="Not done yet, and overdue, due today or "

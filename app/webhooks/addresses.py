@@ -85,6 +85,9 @@ def check(url: str, allow_private: bool) -> Target:
     host = parts.hostname
     if not host:
         raise UnsafeAddress("The address needs a host name, such as https://crm.example.edu/")
+    if port == 0:  # no receiver listens there; left as it was, it would read as "no port"
+        raise UnsafeAddress("Port 0 cannot receive requests: leave the port out, or give the "
+                            "receiver's own.")
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         addresses: list[IPAddress] = [ipaddress.ip_address(host)]

@@ -79,3 +79,22 @@ def test_business_days_skip_weekends_and_holidays() -> None:
     assert add_business_days(wednesday, 7, set()) == date(2026, 12, 4)
     assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
     assert add_months(date(2026, 12, 5), 3) == date(2027, 3, 5)
+
+
+@pytest.mark.parametrize("name", ["due_before", "due_after"])
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "20260501", "-1", "tomorrow", ""])
+def test_a_moment_in_the_filter_must_be_written_as_one(me: TestClient, name: str,
+                                                       value: str) -> None:
+    response = me.get("/api/v1/tasks", params={name: value})
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == [name]
+
+
+def test_due_before_and_after_filter_by_an_iso_8601_moment(me: TestClient) -> None:
+    add(me, "early", datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
+    add(me, "late", datetime(2026, 5, 1, 10, 0, tzinfo=UTC))
+    assert titles(me, due_before="2026-05-01T09:00:00Z") == ["early"]
+    assert titles(me, due_before="2026-05-01T11:00:00+02:00") == ["early"]
+    assert titles(me, due_after="2026-05-01T09:00") == ["late"]  # no offset: UTC
+    assert titles(me, due_after="2026-05-01 09:00:00.5+00:00") == ["late"]
+    assert sorted(titles(me, due_after="2026-05-01")) == ["early", "late"]  # a day: its midnight

@@ -138,6 +138,23 @@ def test_addresses_off_the_public_internet_are_refused(office: TestClient, url: 
     assert [f["field"] for f in response.json()["fields"]] == ["url"]
 
 
+@pytest.mark.parametrize("url", ["https://93.184.215.14:0/hook", "https://crm.example.edu:0/",
+                                 "https://[2606:4700::1111]:0/hook"])
+def test_port_0_is_refused(office: TestClient, url: str) -> None:
+    response = office.post("/api/v1/webhooks", json={"url": url, "events": ["import.completed"]})
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"] == [
+        {"field": "url", "message": "Port 0 cannot receive requests: leave the port out, or give "
+                                    "the receiver's own."}]
+
+
+def test_port_0_is_refused_on_a_private_network_too(staff: TestClient) -> None:
+    response = staff.post("/api/v1/webhooks",
+                          json={"url": "http://127.0.0.1:0/hook", "events": ["import.completed"]})
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "url"
+
+
 def test_changing_the_address_is_checked_too(office: TestClient) -> None:
     made = subscribe(office, PUBLIC)
     response = office.patch(f"/api/v1/webhooks/{made['id']}",
