@@ -1,6 +1,7 @@
 """Input building blocks every domain shares."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -47,9 +48,39 @@ def _web_address(value: str) -> str:
 
 WebAddress = Annotated[str, Field(max_length=500), AfterValidator(_web_address)]
 
+_WRITTEN_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]|$)")
+_WRITTEN_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def written_moment(value: Any) -> Any:
+    """A moment written as ISO 8601 (``2026-05-01T09:00:00Z``, with or without an offset, or a
+    day, ``2026-05-01``). Pydantic would also read a number as seconds since 1970, so that
+    ``0.5`` or ``20260501`` became a moment in 1970 and filtered silently by it."""
+    if isinstance(value, datetime) or (isinstance(value, str)
+                                      and _WRITTEN_MOMENT.match(value.strip())):
+        return value
+    raise ValueError("Enter a date and time in ISO 8601, such as 2026-05-01T09:00:00Z.")
+
+
+def written_day(value: Any) -> Any:
+    """A day written YYYY-MM-DD, never a number (which pydantic would read as seconds since
+    1970)."""
+    if isinstance(value, date) or (isinstance(value, str) and _WRITTEN_DAY.fullmatch(value.strip())):
+        return value
+    raise ValueError("Enter a day as YYYY-MM-DD, such as 2026-05-01.")
+
+
+def _optional_moment(value: Any) -> Any:
+    value = blank_is_none(value)
+    return None if value is None else written_moment(value)
+
+
 # A moment; one without an offset (as a browser's datetime-local sends it) is read in the
 # student's own time zone by ``in_utc``.
-When = Annotated[datetime | None, BeforeValidator(blank_is_none)]
+When = Annotated[datetime | None, BeforeValidator(_optional_moment)]
+# A moment in a query string: only as written in ISO 8601, never a number.
+StrictWhen = Annotated[datetime, BeforeValidator(written_moment)]
+StrictDay = Annotated[date, BeforeValidator(written_day)]
 
 
 def in_utc(moment: datetime | None, zone: str) -> datetime | None:

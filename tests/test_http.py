@@ -13,6 +13,7 @@ from starlette.routing import Route, compile_path
 
 from app.config import Settings
 from app.main import create_app
+from tests.imports.helpers import make_staff
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -136,3 +137,18 @@ def test_a_body_that_is_not_utf8_is_a_400(client: TestClient) -> None:
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+
+
+@pytest.mark.parametrize(("path", "name", "value"), [
+    ("/api/v1/directory", "updated_since", "0.5"),
+    ("/api/v1/directory", "updated_since", "1700000000"),
+    ("/api/v1/stats/directory", "since", "0"),
+    ("/api/v1/stats/templates", "until", "20260501"),
+])
+def test_a_moment_or_a_day_in_a_query_is_written_never_a_number(
+        app: FastAPI, client: TestClient, path: str, name: str, value: str) -> None:
+    make_staff(app, client)
+    response = client.get(path, params={name: value})
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == [name]
+    assert client.get(path, params={name: "2026-05-01"}).status_code == 200

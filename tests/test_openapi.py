@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from tests.conftest import ROOT
@@ -76,3 +77,15 @@ def test_the_directorys_conflicts_are_documented(app: FastAPI) -> None:
         assert "409" in operations[key]["responses"], key
     assert "idempotency_key_in_use" in operations[writes[1]]["responses"]["409"]["description"]
     assert "409" not in operations["/api/v1/directory", "get"]["responses"]
+
+
+# Each conflict a route can answer (its service raises it), with the code its description names.
+CONFLICTS = [
+    (("/api/v1/interviews/{interview_id}/questions", "post"), "already_on_the_list"),
+]
+
+
+@pytest.mark.parametrize(("operation", "code"), CONFLICTS)
+def test_every_conflict_a_route_can_answer_is_documented(app: FastAPI, operation: tuple[str, str],
+                                                         code: str) -> None:
+    assert code in _operations(app)[operation]["responses"]["409"]["description"]

@@ -5,7 +5,6 @@ external id, a batch of up to 1,000 upserts, and a sync read (``updated_since``,
 ``include_deleted`` for tombstones)."""
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -31,7 +30,7 @@ from app.etag import PreconditionFailed, check_if_match, tag_response
 from app.idempotency import IdempotencyKey
 from app.models import DirectoryEntry, User
 from app.pagination import Cursor, Limit
-from app.schemas import in_utc
+from app.schemas import StrictWhen, in_utc
 from app.web import is_htmx, redirect
 
 router = APIRouter(prefix="/api/v1", tags=["directory"], responses=ERROR_RESPONSES)
@@ -108,7 +107,7 @@ def list_entries(
     graduated_from: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     graduated_to: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     accepts_requests: Annotated[bool | None, Query(description="Staff only.")] = None,
-    updated_since: Annotated[datetime | None, Query(
+    updated_since: Annotated[StrictWhen | None, Query(
         description="Changes since this moment (inclusive), oldest first by (updated_at, id), "
                     "for sync; UTC if no offset. Changes of the last few seconds "
                     "(RAPPORT_SYNC_SETTLE_SECONDS) wait for a later read: see "

@@ -9,7 +9,7 @@ from app import idempotency
 from app.accounts.service import Principal
 from app.contacts.schemas import ContactOut
 from app.deps import AppSettings, DbSession, require_scope
-from app.errors import ERROR_RESPONSES
+from app.errors import ERROR_RESPONSES, ErrorOut
 from app.etag import check_if_match, etag, tag_response
 from app.idempotency import IdempotencyKey
 from app.interviews import calendar, pages, service
@@ -157,7 +157,10 @@ def get_item(item: Annotated[InterviewQuestion, Depends(readable_item)]) -> Any:
     return item
 
 
-@router.post("/interviews/{interview_id}/questions", status_code=201, response_model=ItemOut)
+@router.post("/interviews/{interview_id}/questions", status_code=201, response_model=ItemOut,
+             responses={409: {"model": ErrorOut, "description": "This question from the bank is "
+                                                               "already on the list "
+                                                               "(`already_on_the_list`)"}})
 def add_item(body: ItemIn, request: Request, principal: Writer, db: DbSession,
              interview: WritableInterview) -> Any:
     item = service.add_item(db, principal.user, interview, body)

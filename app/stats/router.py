@@ -1,6 +1,5 @@
 """Engagement figures for career-services staff and their CRM: counts only, never who."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,6 +9,7 @@ from app.db import utcnow
 from app.deps import AppSettings, DbSession, require_scope
 from app.errors import ERROR_RESPONSES
 from app.pagination import Cursor, Limit, Page
+from app.schemas import StrictDay
 from app.stats import pages, service
 from app.stats.schemas import DirectoryRow, Engagement, TemplatePage
 from app.web import is_htmx, render
@@ -27,9 +27,9 @@ def staff_reader(principal: Annotated[Principal, Depends(require_scope("stats:re
 
 
 Reader = Annotated[Principal, Depends(staff_reader)]
-Since = Annotated[date | None, Query(description=(
+Since = Annotated[StrictDay | None, Query(description=(
     "Count what happened on or after this day (UTC), written YYYY-MM-DD."))]
-Until = Annotated[date | None, Query(description=(
+Until = Annotated[StrictDay | None, Query(description=(
     "Count what happened on or before this day (UTC), written YYYY-MM-DD."))]
 
 

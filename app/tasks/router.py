@@ -14,9 +14,9 @@ from app.idempotency import IdempotencyKey
 from app.interviews import service as interviews
 from app.models import Task, TaskStatus
 from app.pagination import Cursor, Limit, Page
-from app.schemas import in_utc
+from app.schemas import StrictWhen, in_utc
 from app.tasks import service
-from app.tasks.schemas import StrictWhen, TaskIn, TaskOut, TaskPatch
+from app.tasks.schemas import TaskIn, TaskOut, TaskPatch
 from app.tasks.service import Due
 from app.web import form, is_htmx, redirect, render
 

@@ -1,29 +1,12 @@
-"""Request and response bodies for tasks, and the moments their filters take."""
+"""Request and response bodies for tasks."""
 
-import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.models import TaskStatus
 from app.schemas import Input, When, blank_is_none
-
-_WRITTEN_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]|$)")
-
-
-def written_moment(value: Any) -> Any:
-    """A moment written as ISO 8601 (``2026-05-01T09:00:00Z``, with or without an offset, or a
-    day, ``2026-05-01``). Pydantic would also read a number as seconds since 1970, so that
-    ``0.5`` or ``20260501`` became a moment in 1970 and filtered silently by it."""
-    if isinstance(value, datetime) or (isinstance(value, str)
-                                      and _WRITTEN_MOMENT.match(value.strip())):
-        return value
-    raise ValueError("Enter a date and time in ISO 8601, such as 2026-05-01T09:00:00Z.")
-
-
-# A date-time in a query string: only as written in ISO 8601, never a number.
-StrictWhen = Annotated[datetime, BeforeValidator(written_moment)]
 
 
 class TaskIn(Input):

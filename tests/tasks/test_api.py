@@ -90,6 +90,13 @@ def test_a_moment_in_the_filter_must_be_written_as_one(me: TestClient, name: str
     assert [f["field"] for f in response.json()["fields"]] == [name]
 
 
+@pytest.mark.parametrize("value", [1700000000, 0.5, "1700000000", "20260501"])
+def test_a_tasks_due_moment_is_written_never_a_number(me: TestClient, value: object) -> None:
+    response = me.post("/api/v1/tasks", json={"title": "Call Ana", "due_at": value})
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["fields"]] == ["due_at"]
+
+
 def test_due_before_and_after_filter_by_an_iso_8601_moment(me: TestClient) -> None:
     add(me, "early", datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
     add(me, "late", datetime(2026, 5, 1, 10, 0, tzinfo=UTC))
