@@ -1,5 +1,6 @@
 """Settings, read once from the environment (prefix ``RAPPORT_``)."""
 
+import math
 from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -24,9 +25,22 @@ class Settings(BaseSettings):
     registration: str = "open"
 
     session_days: int = Field(default=14, ge=1)
+    # Logging in. Every attempt is counted before its password is checked (a successful one is
+    # then taken back), in a window that begins at the first one counted.
     login_window_seconds: int = Field(default=900, ge=1)
+    # Per account from one client address, or from one device the account logged in on before.
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
+    # Per account from every address together, for devices it has not logged in on, over a
+    # longer window: more than one address can reach alone (checked below), and a device the
+    # account logged in on before (its cookie) is never held back by it.
+    login_max_failures_per_account_everywhere: int = Field(default=30, ge=1)
+    login_account_window_seconds: int = Field(default=3600, ge=1)
+    # How long a browser is remembered as a device its account logged in on.
+    login_device_days: int = Field(default=365, ge=1)
+    # Passwords checked (or hashed) at once in one process; beyond it a login is answered at
+    # once with 503 and Retry-After rather than queued (argon2 takes 64 MB and a core's moment).
+    login_concurrent_checks: int = Field(default=4, ge=1, le=256)
 
     # The JSON API's rate limits: requests in any window of this many seconds (a moving window),
     # per API key and per user (browser sessions). 0 turns a limit off.
@@ -107,6 +121,23 @@ class Settings(BaseSettings):
                 "(for example the output of: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'). Set RAPPORT_ENV=development to run "
                 "locally without one."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_address_cannot_lock_an_account(self) -> "Settings":
+        """One address is refused after login_max_failures_per_account failures to an account
+        in each window, and refused attempts are not counted for the account: the limit from
+        everywhere must lie beyond what one address reaches in the account's longer window
+        (the windows need not line up, hence the one more)."""
+        windows = math.ceil(self.login_account_window_seconds / self.login_window_seconds) + 1
+        one_address = self.login_max_failures_per_account * windows
+        if self.login_max_failures_per_account_everywhere <= one_address:
+            raise ValueError(
+                "RAPPORT_LOGIN_MAX_FAILURES_PER_ACCOUNT_EVERYWHERE must be more than "
+                f"{one_address}: one address alone may fail that often within "
+                "RAPPORT_LOGIN_ACCOUNT_WINDOW_SECONDS, and would then lock the account for "
+                "everyone else."
             )
         return self
 

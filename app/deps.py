@@ -26,9 +26,16 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    # Any route may write; one that only reads writes nothing (a request's rate limit and an API
-    # key's last use are counted outside the database: app/ratelimit.py, app/accounts/usage.py).
-    yield from session_scope(request.app.state.sessionmaker)
+    """The request's unit of work. A GET (or HEAD, OPTIONS) reads: on SQLite its transactions
+    begin as readers, which never wait for the write lock and never hold it, so reads go on
+    side by side while others write. (A read that must write after all, such as a session's
+    sliding expiry, becomes a writer then; if another connection committed meanwhile, SQLite
+    refuses at once and the answer is 503 database_busy, to be sent again.) Rate limits and an
+    API key's last use are counted outside the database: app/ratelimit.py,
+    app/accounts/usage.py."""
+    state = request.app.state
+    yield from session_scope(state.reading_sessionmaker if request.method in SAFE_METHODS
+                             else state.sessionmaker)
 
 
 def get_settings(request: Request) -> Settings:
@@ -96,6 +103,9 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)
         if request.url.path.startswith("/api/"):
             ratelimit.enforce(request, principal)
+    # The connection goes back to the pool before the route waits for a thread of its own: a
+    # request holding one while every thread waits for a connection would stop the app.
+    db.commit()
     return principal
 
 

@@ -98,12 +98,16 @@ def _document(operation: dict[str, Any], route: APIRoute) -> None:
 
 def _document_failures(operation: dict[str, Any], route: APIRoute) -> None:
     """The 400 of a body that cannot be read, where there is a body, and the 503 of a busy
-    database, where the database is used. A route's own description of either is kept."""
+    database, where the database is used. A route's own description of either is kept (a
+    503 of its own is said together with the busy database's)."""
     responses = operation["responses"]
     if "requestBody" in operation:
         responses.setdefault("400", UNREADABLE_BODY)
     if get_db in set(_calls(route.dependant)):
-        responses.setdefault("503", DATABASE_BUSY)
+        own = responses.setdefault("503", DATABASE_BUSY)
+        if "database_busy" not in own["description"]:  # the route's own 503, and this one
+            responses["503"] = {**own, "description": f"{own['description']} Or: "
+                                                      f"{DATABASE_BUSY['description']}."}
     operation["responses"] = dict(sorted(responses.items()))
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 
 from app import db as database
 from app.config import Settings
-from app.db import make_sessionmaker
+from app.db import make_sessionmaker, reading
 from app.errors import BUSY_RETRY_AFTER, DatabaseBusy
 from app.main import create_app
 from app.models import Contact
@@ -136,6 +136,7 @@ def test_no_free_connection_is_a_503(make_settings: Callable[..., Settings],
     application = create_app(make_settings())
     small = create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
     application.state.sessionmaker = make_sessionmaker(small)
+    application.state.reading_sessionmaker = make_sessionmaker(reading(small))
     try:
         with TestClient(application) as client, small.connect():  # the one connection, taken
             response = client.get("/api/v1/me", headers={"Authorization": "Bearer rpk_any"})

@@ -39,11 +39,12 @@ def register_page(request: Request, settings: AppSettings) -> Response:
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(
-    request: Request, principal: PagePrincipal, password_changed: bool = False
+    request: Request, principal: PagePrincipal, password_changed: bool = False,
+    keys_revoked: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     form: dict[str, Any] = UserOut.model_validate(principal.user).model_dump()
-    return render(request, "accounts/settings.html",
-                  {"form": form, "password_changed": password_changed})
+    return render(request, "accounts/settings.html", {
+        "form": form, "password_changed": password_changed, "keys_revoked": keys_revoked})
 
 
 @router.get("/settings/api-keys", response_class=HTMLResponse)

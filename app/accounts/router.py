@@ -27,12 +27,32 @@ from app.deps import (
     check_same_origin,
     require_scope,
 )
-from app.errors import ERROR_RESPONSES
+from app.errors import ERROR_RESPONSES, ErrorOut
 from app.models import User
 from app.pagination import Cursor, Limit, Page
 from app.web import form, is_htmx, redirect, render
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
+
+# A browser that logged in to an account carries this cookie from then on: its logins to that
+# account are not held back by failures from elsewhere. Sent to the login route only.
+DEVICE_COOKIE = "rapport_device"
+LOGIN_PATH = "/api/v1/auth/login"
+
+
+def _error(description: str, retry_after: str | None = None) -> dict[str, Any]:
+    """An error answer for ``responses=``, in the documented shape."""
+    response: dict[str, Any] = {"model": ErrorOut, "description": description}
+    if retry_after:
+        response["headers"] = {"Retry-After": {"description": retry_after,
+                                               "schema": {"type": "integer"}}}
+    return response
+
+
+BUSY = _error("`busy`: the server is checking as many passwords as it runs at once, and "
+              "refused this request at once rather than queue it; nothing was changed (a login "
+              "still counts as an attempt). Send it again after Retry-After.",
+              "Seconds to wait before sending the request again.")
 
 ProfileReader = Annotated[Principal, Depends(require_scope("profile:read"))]
 ProfileWriter = Annotated[Principal, Depends(require_scope("profile:write"))]
@@ -50,7 +70,13 @@ def _local_path(next_url: str | None) -> str:
     return next_url
 
 
-@router.post("/auth/register", status_code=201, response_model=UserOut)
+@router.post("/auth/register", status_code=201, response_model=UserOut, responses={
+    403: _error("`registration_closed`, or `csrf_failed` (a request from another site)"),
+    409: _error("`email_taken`: an account with this email exists"),
+    422: _error("Validation failed, or the email's domain may not register; `fields` names "
+                "each problem"),
+    503: BUSY,
+})
 @form("accounts/register.html", "register_form")
 def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSettings) -> Any:
     check_same_origin(request)
@@ -60,7 +86,21 @@ def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSet
     return user
 
 
-@router.post("/auth/login", response_model=UserOut)
+@router.post("/auth/login", response_model=UserOut, responses={
+    200: {"description": "Logged in: the `rapport_session` cookie is set, with the CSRF token "
+                         "for cookie writes in `X-CSRF-Token`, and the `rapport_device` cookie "
+                         "that marks this client as a device of the account."},
+    401: _error("`invalid_credentials`: the email or the password is not right (the same "
+                "answer for both)"),
+    403: _error("`csrf_failed`: a request from another site"),
+    429: _error("`login_throttled`: too many failed logins from this address, to this account "
+                "from this address or from everywhere, or on this device. Every attempt "
+                "counts; a successful one is taken back. A client that sends the "
+                "`rapport_device` cookie of an earlier login to the same account is held "
+                "back only by that device's own failures.",
+                "Seconds until the window that refused the attempt ends."),
+    503: BUSY,
+})
 @form("accounts/login.html", "login_form")
 def login(
     body: LoginIn,
@@ -70,9 +110,11 @@ def login(
     settings: AppSettings,
     next: Annotated[str | None, Query(max_length=2000, include_in_schema=False)] = None,
 ) -> Any:
+    """Log in. The attempt is counted before the password is checked, whatever its outcome."""
     check_same_origin(request)
     address = request.client.host if request.client else "unknown"
-    user = service.authenticate(db, settings, body.email, body.password, address)
+    user = service.authenticate(db, settings, body.email, body.password, address,
+                                request.cookies.get(DEVICE_COOKIE))
     old_token = request.cookies.get(SESSION_COOKIE)
     if old_token:  # a fresh session id at every login, never the one the browser came with
         old = service.find_session(db, settings, old_token)
@@ -81,6 +123,11 @@ def login(
     if is_htmx(request):
         response = redirect(request, _local_path(next))
     _start_session(request, response, db, settings, user)
+    response.set_cookie(
+        DEVICE_COOKIE, service.device_cookie(settings, user),
+        max_age=settings.login_device_days * 86400, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", path=LOGIN_PATH,
+    )
     return response if is_htmx(request) else user
 
 
@@ -96,7 +143,9 @@ def _start_session(
     response.headers[CSRF_HEADER] = service.csrf_token(settings, service.sha256(token))
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses={
+    403: _error("`session_required` (an API key was sent), or `csrf_failed`"),
+})
 def logout(request: Request, principal: SessionPrincipal, db: DbSession) -> Response:
     assert principal.session is not None
     service.end_session(db, principal.session)
@@ -123,7 +172,10 @@ def export_everything(principal: Everything, db: DbSession, response: Response) 
     return export.everything(db, principal.user)
 
 
-@router.patch("/me", response_model=UserOut)
+@router.patch("/me", response_model=UserOut, responses={
+    409: _error("`email_taken`: another account has this email; or `edit_conflict`: "
+                "someone changed the profile at the same moment"),
+})
 @form("accounts/settings.html", "profile_form")
 def update_me(body: ProfileIn, request: Request, principal: ProfileWriter, db: DbSession) -> Any:
     user = service.update_profile(db, principal.user, body)
@@ -135,17 +187,26 @@ def update_me(body: ProfileIn, request: Request, principal: ProfileWriter, db: D
     return user
 
 
-@router.post("/me/password", status_code=204)
+@router.post("/me/password", status_code=204, responses={
+    204: {"description": "Changed. Every browser session of the account has ended, and this "
+                         "client has a new one (its cookie, and its CSRF token in "
+                         "`X-CSRF-Token`); with `revoke_api_keys`, every API key is revoked."},
+    422: _error("`current_password` is not right, or the new one is too short; `fields` names "
+                "each problem"),
+    503: BUSY,
+})
 @form("accounts/settings.html", "password_form")
 def change_password(
     body: PasswordIn, request: Request, principal: SessionPrincipal, db: DbSession,
     settings: AppSettings,
 ) -> Response:
-    """Change the password. Every session ends; this browser gets a new one."""
-    service.change_password(db, principal.user, body.current_password, body.new_password)
+    """Change the password. Every browser session ends, this one's too (it gets a new one);
+    API keys keep working unless `revoke_api_keys` is true."""
+    revoked = service.change_password(db, settings, principal.user, body.current_password,
+                                      body.new_password, body.revoke_api_keys)
     # The page reloads for htmx: its CSRF token belonged to the session that just ended.
-    response = (redirect(request, "/settings?password_changed=1") if is_htmx(request)
-                else Response(status_code=204))
+    done = "/settings?password_changed=1" + (f"&keys_revoked={revoked}" if revoked else "")
+    response = redirect(request, done) if is_htmx(request) else Response(status_code=204)
     _start_session(request, response, db, settings, principal.user)
     return response
 
@@ -157,7 +218,9 @@ def list_api_keys(principal: SessionPrincipal, db: DbSession, limit: Limit = 50,
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
+@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated, responses={
+    409: _error("`too_many_keys`: the account holds the most API keys one person may"),
+})
 @form("accounts/api_keys.html", "key_form")
 def create_api_key(
     body: ApiKeyIn, request: Request, principal: SessionPrincipal, db: DbSession

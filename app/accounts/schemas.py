@@ -84,6 +84,11 @@ class ProfileIn(Input):
 class PasswordIn(Input):
     current_password: Annotated[str, Field(min_length=1, max_length=1024)]
     new_password: Password
+    revoke_api_keys: bool = Field(default=False, description=(
+        "Also revoke every API key of the account: scripts and integrations using them get "
+        "401 from then on. A password change always ends every browser session (the one that "
+        "asked gets a new one); API keys keep working unless this is true. The settings page "
+        "sends true unless the student unticks it."))
 
 
 class UserOut(BaseModel):

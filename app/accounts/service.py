@@ -1,25 +1,35 @@
 """Account rules: who may register, how a login is checked and throttled, sessions, keys.
 
-Nothing here speaks HTTP, and nothing here commits: the caller's unit of work does.
+Nothing here speaks HTTP, and nothing here commits (the caller's unit of work does) but for
+two things that cannot wait for it: a login attempt's count, which must stand whatever happens
+next, and whatever a request did before a password is checked, since no database connection
+may be held while argon2 works.
 """
 
 import hashlib
 import hmac
+import ipaddress
 import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts import usage
 from app.accounts.schemas import ProfileIn
 from app.config import Settings
-from app.db import new_token, utcnow
+from app.db import UTCDateTime, new_token, utcnow
 from app.errors import (
+    AppError,
     Conflict,
     Forbidden,
     NotFound,
@@ -27,7 +37,7 @@ from app.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from app.models import ApiKey, AuthSession, LoginFailure, Role, User
+from app.models import ApiKey, AuthSession, LoginCounter, Role, User
 from app.pagination import Order, paginate
 from app.webhooks import service as webhooks
 
@@ -67,13 +77,53 @@ def _email_free(db: Session, email: str, user_id: str | None = None) -> None:
 
 
 def create_user(db: Session, email: str, password: str, name: str, role: Role) -> User:
+    """For the command line, which has the machine to itself (registering goes through
+    ``register``, which hashes in a password slot)."""
+    return _add_user(db, email, hasher.hash(password), name, role)
+
+
+def _add_user(db: Session, email: str, password_hash: str, name: str, role: Role) -> User:
     _email_free(db, email)
-    user = User(
-        email=normalize_email(email), password_hash=hasher.hash(password), name=name, role=role
-    )
+    user = User(email=normalize_email(email), password_hash=password_hash, name=name, role=role)
     db.add(user)
     db.flush()
     return user
+
+
+# --- password work: bounded, and never while a database connection is held ---
+
+
+class Busy(AppError):
+    status_code = 503
+    code = "busy"
+    detail = ("Rapport is checking many passwords at this moment. Wait a second, then try "
+              "again.")
+
+
+BUSY_RETRY_SECONDS = 1
+
+
+@cache
+def _password_slots(size: int) -> threading.BoundedSemaphore:
+    """The password checks one process runs at once (a set for each size a setting asked for)."""
+    return threading.BoundedSemaphore(size)
+
+
+@contextmanager
+def password_work(settings: Settings) -> Iterator[None]:
+    """Hold one of the process's password slots for the block, or refuse at once with 503.
+
+    Argon2 takes 64 MB and a core's moment: run by more threads than there are cores it is only
+    slower for every one of them, and a request queued for a slot would keep its server thread
+    (and its client) waiting behind a burst of them, while everyone else's requests wait for
+    a thread. The caller holds no database connection here (see ``authenticate``)."""
+    slots = _password_slots(settings.login_concurrent_checks)
+    if not slots.acquire(blocking=False):
+        raise Busy(headers={"Retry-After": str(BUSY_RETRY_SECONDS)})
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def register(db: Session, settings: Settings, email: str, password: str, name: str) -> User:
@@ -88,63 +138,212 @@ def register(db: Session, settings: Settings, email: str, password: str, name: s
         raise ValidationFailed(
             fields=[("email", f"Registration is open to addresses ending in {allowed}.")],
         )
-    return create_user(db, email, password, name, Role.student)
+    with password_work(settings):  # before the database is first asked anything
+        password_hash = hasher.hash(password)
+    return _add_user(db, email, password_hash, name, Role.student)
 
 
-# --- logging in, with throttling shared by every app process through the database ---
+# --- logging in: each attempt counted first, in one statement per limit, shared by every app
+# process through the database; then the password checked with no connection held ---
 
 
-def _throttle_keys(email: str, address: str) -> list[str]:
-    return [f"account:{normalize_email(email)}", f"address:{address}"]
+@dataclass(frozen=True)
+class Limit:
+    """One limit an attempt is counted against. ``clear_on_success``: a successful login wipes
+    the count (it was the owner's own typing there); otherwise only its own attempt is taken
+    back (the others may be someone else's)."""
+
+    key: str
+    most: int
+    window_seconds: int
+    clear_on_success: bool
+    refusal: str  # what the person is told over the limit; {wait} becomes "3 minutes"
 
 
-def _check_throttle(db: Session, settings: Settings, email: str, address: str) -> None:
-    now = utcnow()
-    window = timedelta(seconds=settings.login_window_seconds)
-    limits = [settings.login_max_failures_per_account, settings.login_max_failures_per_address]
-    for key, limit in zip(_throttle_keys(email, address), limits, strict=True):
-        times = db.scalars(
-            select(LoginFailure.at)
-            .where(LoginFailure.key == key, LoginFailure.at > now - window)
-            .order_by(LoginFailure.at.desc())
-            .limit(limit)
-        ).all()
-        if len(times) >= limit:
-            # Allowed again once the oldest of the last `limit` failures leaves the window.
-            wait = max(1, math.ceil((times[-1] + window - now).total_seconds()))
-            raise TooManyRequests(
-                "Too many failed logins. Wait a few minutes, then try again.",
-                code="login_throttled",
-                headers={"Retry-After": str(wait)},
-            )
+def _key(kind: str, *parts: str) -> str:
+    """No email or address is stored: the kind, then a digest of what it counts."""
+    return f"{kind}:{sha256(chr(0).join(parts))}"
 
 
-def record_login_failure(db: Session, settings: Settings, email: str, address: str) -> None:
-    """Record a failure and commit it at once, so the error that follows cannot undo it (a
-    failed login has written nothing else)."""
-    now = utcnow()
-    keys = _throttle_keys(email, address)
-    db.execute(
-        delete(LoginFailure).where(
-            LoginFailure.key.in_(keys),
-            LoginFailure.at <= now - timedelta(seconds=settings.login_window_seconds),
+def _network(address: str) -> str:
+    """The client as throttling counts it: an IPv6 address by its /64, which one subscriber
+    commonly holds whole (counted one by one, its addresses would never run out)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # an IPv4 client of a dual-stack socket
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _limits(settings: Settings, email: str, address: str, device: str | None) -> list[Limit]:
+    """What an attempt is counted against, in the order counted (the same order in every
+    transaction, so that two never wait for each other). Counting stops at the first limit
+    exceeded: an address already refused adds nothing to the account's count, so one address
+    cannot lock an account for the others.
+
+    From a device the account logged in on before (``device``, from its cookie), only that
+    device's own limit applies: its owner gets in while others are guessing the password."""
+    email, address = normalize_email(email), _network(address)
+    window = settings.login_window_seconds
+    if device is not None:
+        return [Limit(_key("device", email, device), settings.login_max_failures_per_account,
+                      window, True,
+                      "Too many failed logins to this account on this device. Wait {wait}, "
+                      "then try again.")]
+    return [
+        Limit(_key("address", address), settings.login_max_failures_per_address, window, False,
+              "Too many failed logins from your network. Wait {wait}, then try again."),
+        Limit(_key("account-address", email, address), settings.login_max_failures_per_account,
+              window, True,
+              "Too many failed logins to this account. Wait {wait}, then try again."),
+        Limit(_key("account", email), settings.login_max_failures_per_account_everywhere,
+              settings.login_account_window_seconds, False,
+              "Too many failed logins to this account from other places. Log in on a device "
+              "you have logged in on before, or wait {wait}."),
+    ]
+
+
+def _count(db: Session, limit: Limit, now: datetime) -> tuple[int, datetime]:
+    """Count one attempt under ``limit.key`` and return the count with it and when its window
+    ends: one ``INSERT … ON CONFLICT DO UPDATE … RETURNING``, so concurrent attempts each get
+    their own count (the row is locked from this statement to the commit)."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    ends = literal(now + timedelta(seconds=limit.window_seconds), UTCDateTime())
+    ended = LoginCounter.expires_at <= now
+    count, ends_at = db.execute(
+        insert(LoginCounter)
+        .values(key=limit.key, count=1, expires_at=ends)
+        .on_conflict_do_update(
+            index_elements=[LoginCounter.key],
+            set_={"count": case((ended, 1), else_=LoginCounter.count + 1),
+                  "expires_at": case((ended, ends), else_=LoginCounter.expires_at)},
         )
-    )
-    db.add_all(LoginFailure(key=key, at=now) for key in keys)
+        .returning(LoginCounter.count, LoginCounter.expires_at)
+    ).one()
+    return count, ends_at
+
+
+def _in_words(seconds: int) -> str:
+    if seconds < 60:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
+SWEEP_SECONDS = 60
+# When this process last deleted ended counts: only an economy, so it may live in memory.
+_swept_at = 0.0
+
+
+def _sweep(db: Session, now: datetime) -> None:
+    """Delete the counts whose window ended, at most once a minute per process, in a
+    transaction of its own. Rows another attempt is counting are skipped (on PostgreSQL; SQLite
+    has one writer at a time), so the sweep never waits for a row and is never waited for."""
+    global _swept_at
+    if time.monotonic() - _swept_at < SWEEP_SECONDS:
+        return
+    _swept_at = time.monotonic()
+    ended = (select(LoginCounter.key).where(LoginCounter.expires_at <= now)
+             .with_for_update(skip_locked=True))
+    db.execute(delete(LoginCounter).where(LoginCounter.key.in_(ended)))
     db.commit()
 
 
-def authenticate(db: Session, settings: Settings, email: str, password: str, address: str) -> User:
-    _check_throttle(db, settings, email, address)
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt once counted: whose password to check, and what to take back if right."""
+
+    user: User | None
+    password_hash: str
+    counted: list[Limit]
+
+
+def count_attempt(
+    db: Session, settings: Settings, email: str, address: str, device_cookie: str | None
+) -> Attempt:
+    """Count the attempt against every limit it meets, read the account, and commit: one short
+    transaction, after which no connection is held. Over a limit: 429 ``login_throttled``, the
+    attempt counted all the same."""
+    if db.get_bind().dialect.name == "postgresql":
+        # A count lost in a crash costs little; waiting for the disk on every attempt would.
+        db.execute(text("SET LOCAL synchronous_commit = off"))
     user = get_user_by_email(db, email)
-    valid, new_hash = hasher.verify_and_update(password, user.password_hash if user else dummy_hash())
+    device = _known_device(settings, device_cookie, user)
+    now = utcnow()
+    counted: list[Limit] = []
+    for limit in _limits(settings, email, address, device):
+        count, ends = _count(db, limit, now)
+        counted.append(limit)
+        if count > limit.most:
+            db.commit()
+            wait = max(1, math.ceil((ends - now).total_seconds()))
+            raise TooManyRequests(limit.refusal.format(wait=_in_words(wait)),
+                                  code="login_throttled", headers={"Retry-After": str(wait)})
+    db.commit()
+    _sweep(db, now)
+    return Attempt(user, user.password_hash if user else dummy_hash(), counted)
+
+
+def _take_back(db: Session, attempt: Attempt) -> None:
+    """After a successful login: its own attempt comes off every count, and the counts of its
+    address (for this account) and of its device are wiped. One row at a time, in the order
+    they were counted, as every transaction that counts takes them."""
+    for limit in attempt.counted:
+        row = LoginCounter.key == limit.key
+        if limit.clear_on_success:
+            db.execute(delete(LoginCounter).where(row))
+        else:
+            db.execute(update(LoginCounter).where(row, LoginCounter.count > 0)
+                       .values(count=LoginCounter.count - 1))
+
+
+def authenticate(
+    db: Session, settings: Settings, email: str, password: str, address: str,
+    device_cookie: str | None = None,
+) -> User:
+    """Check a login. The attempt is counted (and committed) before the password is checked,
+    so it counts whatever happens next, a 503 or a crash included; the check itself holds no
+    database connection, and runs in one of the process's few password slots."""
+    attempt = count_attempt(db, settings, email, address, device_cookie)
+    with password_work(settings):
+        valid, new_hash = hasher.verify_and_update(password, attempt.password_hash)
+    user = attempt.user
     if user is None or not valid:
-        record_login_failure(db, settings, email, address)
         raise Unauthorized("The email or password is not right.", code="invalid_credentials")
     if new_hash:
         user.password_hash = new_hash
-    db.execute(delete(LoginFailure).where(LoginFailure.key == _throttle_keys(email, address)[0]))
+    _take_back(db, attempt)
     return user
+
+
+# --- devices: a browser an account logged in on carries a signed cookie naming it ---
+
+
+def _device_mac(settings: Settings, user_id: str, nonce: str) -> str:
+    message = f"device.{user_id}.{nonce}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def device_cookie(settings: Settings, user: User) -> str:
+    """A new value for the device cookie, given at each successful login: the account, a
+    random nonce (the device's own count is kept under it), and their HMAC."""
+    nonce = new_token(16)
+    return f"{user.id}.{nonce}.{_device_mac(settings, user.id, nonce)}"
+
+
+def _known_device(settings: Settings, cookie: str | None, user: User | None) -> str | None:
+    """The nonce of a device cookie that this server signed for ``user``, or None."""
+    if not cookie or user is None:
+        return None
+    user_id, _, rest = cookie.partition(".")
+    nonce, _, mac = rest.partition(".")
+    if user_id != user.id or not nonce:
+        return None
+    return nonce if hmac.compare_digest(mac, _device_mac(settings, user_id, nonce)) else None
 
 
 # --- browser sessions: the cookie holds a random token, the table holds its hash ---
@@ -209,11 +408,26 @@ def update_profile(db: Session, user: User, changes: ProfileIn) -> User:
     return user
 
 
-def change_password(db: Session, user: User, current: str, new: str) -> None:
-    if not hasher.verify(current, user.password_hash):
-        raise ValidationFailed(fields=[("current_password", "This is not your current password.")])
-    user.password_hash = hasher.hash(new)
+def change_password(
+    db: Session, settings: Settings, user: User, current: str, new: str, revoke_api_keys: bool,
+) -> int:
+    """Change the password: every browser session of the account ends (the caller starts one
+    for the browser that asked), and with ``revoke_api_keys`` every API key. Returns how many
+    keys were revoked.
+
+    What the request did before (its session's sliding expiry, its rate-limit count) is
+    committed first, so that no connection is held while argon2 works."""
+    db.commit()
+    with password_work(settings):
+        if not hasher.verify(current, user.password_hash):
+            raise ValidationFailed(
+                fields=[("current_password", "This is not your current password.")])
+        user.password_hash = hasher.hash(new)
     end_all_sessions(db, user)
+    if not revoke_api_keys:
+        return 0
+    revoked = db.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
+    return int(revoked.rowcount)  # type: ignore[attr-defined]
 
 
 # --- API keys: shown once, stored as a hash, found by hash ---

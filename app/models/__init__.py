@@ -1,6 +1,6 @@
 """Every ORM model, imported here so Alembic and the app see the whole schema."""
 
-from app.models.account import ApiKey, AuthSession, LoginFailure, Role, User
+from app.models.account import ApiKey, AuthSession, LoginCounter, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
 from app.models.directory import (
     DirectoryEngagement,
@@ -33,7 +33,7 @@ __all__ = [
     "Interview",
     "InterviewQuestion",
     "Kind",
-    "LoginFailure",
+    "LoginCounter",
     "Message",
     "MessageStatus",
     "Organization",

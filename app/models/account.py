@@ -1,9 +1,9 @@
-"""Users, their browser sessions, their API keys, and failed logins (for throttling)."""
+"""Users, their browser sessions, their API keys, and login attempts counted (for throttling)."""
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
@@ -67,11 +67,16 @@ class ApiKey(IdMixin, Base):
     user: Mapped[User] = relationship(back_populates="api_keys", lazy="joined")
 
 
-class LoginFailure(IdMixin, Base):
-    """One failed login, counted per account and per client address over a sliding window."""
+class LoginCounter(Base):
+    """Login attempts counted under one key until ``expires_at``: from a client address, for an
+    account from an address, for an account from everywhere, or for an account on a device it
+    logged in on before. The key is the kind and a SHA-256, so no email or address is stored.
+    One row per key, counted up with one upsert that returns the count (no race between
+    counting and comparing); a row whose window has ended starts again at 1 when next counted,
+    and is deleted in passing."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    __tablename__ = "login_counters"
 
-    key: Mapped[str] = mapped_column(String(400))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

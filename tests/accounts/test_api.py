@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import PASSWORD, login, register, signed_in
+from tests.conftest import PASSWORD, api_key, login, register, signed_in
 
 
 def test_health_needs_no_login(client: TestClient) -> None:
@@ -241,3 +241,59 @@ def test_password_change_ends_every_other_session(
     assert phone.post("/api/v1/auth/login", json={
         "email": "maya@uni.edu", "password": PASSWORD}).status_code == 401
     login(phone, password="a new password")
+
+
+def test_password_change_can_revoke_every_api_key(client: TestClient) -> None:
+    signed_in(client)
+    keys = [api_key(client), api_key(client, ["contacts:read"])]
+    response = client.post("/api/v1/me/password", json={
+        "current_password": PASSWORD, "new_password": "a new password", "revoke_api_keys": True})
+    assert response.status_code == 204
+    client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+    for key in keys:
+        refused = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
+        assert refused.status_code == 401
+        assert refused.json()["error"] == "invalid_api_key"
+    assert client.get("/api/v1/api-keys").json()["items"] == []
+
+
+def test_password_change_keeps_api_keys_unless_asked(client: TestClient) -> None:
+    signed_in(client)
+    key = api_key(client)
+    response = client.post("/api/v1/me/password",
+                           json={"current_password": PASSWORD, "new_password": "a new password"})
+    assert response.status_code == 204
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_a_wrong_current_password_revokes_nothing(client: TestClient) -> None:
+    signed_in(client)
+    key = api_key(client)
+    response = client.post("/api/v1/me/password", json={
+        "current_password": "wrong", "new_password": "a new password", "revoke_api_keys": True})
+    assert response.status_code == 422
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_password_change_says_in_the_contract_what_it_ends(app: object) -> None:
+    schema = app.openapi()  # type: ignore[attr-defined]
+    body = schema["components"]["schemas"]["PasswordIn"]["properties"]["revoke_api_keys"]
+    assert body["type"] == "boolean" and body["default"] is False
+    assert "browser session" in body["description"]
+    operation = schema["paths"]["/api/v1/me/password"]["post"]
+    assert "API keys keep working" in operation["description"]
+
+
+def test_every_status_an_account_route_can_answer_is_in_the_contract(app: object) -> None:
+    paths = app.openapi()["paths"]  # type: ignore[attr-defined]
+    login = paths["/api/v1/auth/login"]["post"]["responses"]
+    assert {"200", "401", "403", "422", "429", "503"} <= set(login)
+    assert "Retry-After" in login["429"]["headers"] and "Retry-After" in login["503"]["headers"]
+    assert "login_throttled" in login["429"]["description"]
+    assert "busy" in login["503"]["description"]
+    assert "409" in paths["/api/v1/auth/register"]["post"]["responses"]
+    assert "503" in paths["/api/v1/auth/register"]["post"]["responses"]
+    assert "email_taken" in paths["/api/v1/me"]["patch"]["responses"]["409"]["description"]
+    assert "503" in paths["/api/v1/me/password"]["post"]["responses"]
+    assert "too_many_keys" in paths["/api/v1/api-keys"]["post"]["responses"]["409"]["description"]

@@ -114,3 +114,47 @@ def test_the_api_reference_is_served_without_a_cdn(client: TestClient) -> None:
     html = client.get("/docs").text
     assert "/static/docs/swagger-ui-bundle.js" in html and "http" not in html.split("<body>")[1]
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Rapport"
+
+
+def test_the_password_form_offers_to_revoke_the_api_keys_ticked(client: TestClient) -> None:
+    signed_in(client)
+    html = client.get("/settings").text
+    form = html.split('id="password-form"')[1].split("</form>")[0]
+    checkbox = form.split('id="f-revoke_api_keys"')[1].split(">")[0]
+    assert 'name="revoke_api_keys"' in checkbox and "checked" in checkbox
+    assert "Also revoke all my API keys" in form
+    section = html.split('id="password-heading"')[1].split("</section>")[0]
+    assert "signs you out of Rapport in every other browser" in section
+    assert "API keys" in section and "keep working unless" in section
+
+
+def test_a_password_form_sent_back_with_an_error_keeps_the_box_as_it_was(
+    client: TestClient,
+) -> None:
+    signed_in(client)
+    unticked = client.post("/api/v1/me/password", headers=HX,
+                           json={"current_password": "wrong", "new_password": "a new password"})
+    assert unticked.status_code == 422
+    checkbox = unticked.text.split('id="f-revoke_api_keys"')[1].split(">")[0]
+    assert "checked" not in checkbox
+    ticked = client.post("/api/v1/me/password", headers=HX, json={
+        "current_password": "wrong", "new_password": "a new password", "revoke_api_keys": "true"})
+    assert "checked" in ticked.text.split('id="f-revoke_api_keys"')[1].split(">")[0]
+
+
+def test_a_password_changed_in_the_page_says_what_it_ended(client: TestClient) -> None:
+    signed_in(client)
+    api_key(client)
+    api_key(client)
+    response = client.post("/api/v1/me/password", headers=HX, json={
+        "current_password": PASSWORD, "new_password": "a new password", "revoke_api_keys": "true"})
+    assert response.headers["HX-Redirect"] == "/settings?password_changed=1&keys_revoked=2"
+    html = client.get(response.headers["HX-Redirect"]).text
+    assert "You were signed out everywhere else; 2 API keys were revoked." in html
+
+    response = client.post("/api/v1/me/password", headers={
+        **HX, "X-CSRF-Token": response.headers["X-CSRF-Token"]},
+        json={"current_password": "a new password", "new_password": "another password"})
+    assert response.headers["HX-Redirect"] == "/settings?password_changed=1"
+    html = client.get(response.headers["HX-Redirect"]).text
+    assert "Password changed. You were signed out everywhere else." in html
