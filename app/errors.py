@@ -114,6 +114,15 @@ class ErrorOut(BaseModel):
     fields: list[FieldError] | None = None
 
 
+def conflicts(**codes: str) -> dict[int | str, dict[str, Any]]:
+    """A route's 409 for its ``responses``: each ``error`` code it can answer, and when."""
+    return {409: {"model": ErrorOut, "description": "; or ".join(
+        f"`{code}`: {when}" for code, when in codes.items())}}
+
+
+# A create that takes an Idempotency-Key: the same key sent again while the first is handled.
+KEY_IN_USE = "a request with the same Idempotency-Key is still being handled"
+
 # Documented on every API route, replacing FastAPI's own 422 shape with ours.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}

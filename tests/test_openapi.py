@@ -82,6 +82,16 @@ def test_the_directorys_conflicts_are_documented(app: FastAPI) -> None:
 # Each conflict a route can answer (its service raises it), with the code its description names.
 CONFLICTS = [
     (("/api/v1/interviews/{interview_id}/questions", "post"), "already_on_the_list"),
+    (("/api/v1/interviews/{interview_id}/calendar.ics", "get"), "not_scheduled"),
+    (("/api/v1/interviews", "post"), "idempotency_key_in_use"),
+    (("/api/v1/messages", "post"), "idempotency_key_in_use"),
+    (("/api/v1/templates", "post"), "idempotency_key_in_use"),
+    (("/api/v1/messages/{message_id}", "patch"), "already_sent"),
+    (("/api/v1/messages/{message_id}", "patch"), "invalid_status"),
+    (("/api/v1/imports", "post"), "import_running"),
+    (("/api/v1/auth/register", "post"), "email_taken"),
+    (("/api/v1/me", "patch"), "email_taken"),
+    (("/api/v1/api-keys", "post"), "too_many_keys"),
 ]
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.service import Principal
 from app.deps import DbSession, require_any_scope
-from app.errors import ERROR_RESPONSES, Forbidden, ValidationFailed
+from app.errors import ERROR_RESPONSES, Forbidden, ValidationFailed, conflicts
 from app.imports import rows, service
 from app.imports.reading import FileProblem, open_source
 from app.imports.schemas import Format, ImportOut, Target
@@ -47,7 +47,8 @@ def out(db: Session, job: Import) -> dict[str, Any]:
             "warnings_total": totals.get("warning", 0)}
 
 
-@router.post("/imports", status_code=201, response_model=ImportOut)
+@router.post("/imports", status_code=201, response_model=ImportOut, responses=conflicts(
+    import_running="another import into the same place is running; wait for it to end"))
 def create_import(
     request: Request, principal: Importer, db: DbSession,
     file: Annotated[UploadFile, File(description="CSV (Outlook, Google, Thunderbird, "

@@ -9,7 +9,7 @@ from app import idempotency
 from app.accounts.service import Principal
 from app.contacts.schemas import ContactOut
 from app.deps import AppSettings, DbSession, require_scope
-from app.errors import ERROR_RESPONSES, ErrorOut
+from app.errors import ERROR_RESPONSES, KEY_IN_USE, conflicts
 from app.etag import check_if_match, etag, tag_response
 from app.idempotency import IdempotencyKey
 from app.interviews import calendar, pages, service
@@ -68,7 +68,8 @@ def list_interviews(
     return {"items": [out(i) for i in items], "next_cursor": next_cursor}
 
 
-@router.post("/interviews", status_code=201, response_model=InterviewOut)
+@router.post("/interviews", status_code=201, response_model=InterviewOut,
+             responses=conflicts(idempotency_key_in_use=KEY_IN_USE))
 def create_interview(
     body: InterviewIn, request: Request, response: Response, principal: Writer, db: DbSession,
     settings: AppSettings, idempotency_key: IdempotencyKey = None,
@@ -127,7 +128,8 @@ def delete_interview(request: Request, db: DbSession, interview: WritableIntervi
 
 
 @router.get("/interviews/{interview_id}/calendar.ics", response_class=Response,
-            responses={200: {"content": {"text/calendar": {}}}})
+            responses={200: {"content": {"text/calendar": {}}}, **conflicts(
+                not_scheduled="the interview has no date yet")})
 def interview_calendar(interview: ReadableInterview, principal: Reader) -> Response:
     return Response(calendar.ics(principal.user, interview), media_type="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="interview-{interview.id}.ics"'})
@@ -158,9 +160,8 @@ def get_item(item: Annotated[InterviewQuestion, Depends(readable_item)]) -> Any:
 
 
 @router.post("/interviews/{interview_id}/questions", status_code=201, response_model=ItemOut,
-             responses={409: {"model": ErrorOut, "description": "This question from the bank is "
-                                                               "already on the list "
-                                                               "(`already_on_the_list`)"}})
+             responses=conflicts(already_on_the_list="this question from the bank is on the "
+                                                                 "list already"))
 def add_item(body: ItemIn, request: Request, principal: Writer, db: DbSession,
              interview: WritableInterview) -> Any:
     item = service.add_item(db, principal.user, interview, body)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app import idempotency
 from app.accounts.service import Principal
 from app.deps import AppSettings, DbSession, require_scope
-from app.errors import ERROR_RESPONSES
+from app.errors import ERROR_RESPONSES, KEY_IN_USE, conflicts
 from app.etag import check_if_match, tag_response
 from app.idempotency import IdempotencyKey
 from app.messages import service
@@ -48,7 +48,8 @@ def list_templates(principal: Reader, db: DbSession, kind: Kind | None = None,
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.post("/templates", status_code=201, response_model=TemplateOut)
+@router.post("/templates", status_code=201, response_model=TemplateOut,
+             responses=conflicts(idempotency_key_in_use=KEY_IN_USE))
 @form("messages/template.html", "template_form")
 def create_template(body: TemplateIn, request: Request, response: Response, principal: Writer,
                     db: DbSession, idempotency_key: IdempotencyKey = None) -> Any:
@@ -131,7 +132,8 @@ def preview_message(body: MessageIn, request: Request, principal: Reader, db: Db
     return draft
 
 
-@router.post("/messages", status_code=201, response_model=MessageOut)
+@router.post("/messages", status_code=201, response_model=MessageOut,
+             responses=conflicts(idempotency_key_in_use=KEY_IN_USE))
 @form("messages/compose.html", "draft")
 def create_message(body: MessageIn, request: Request, response: Response, principal: Writer,
                    db: DbSession, settings: AppSettings, idempotency_key: IdempotencyKey = None
@@ -156,7 +158,9 @@ def get_message(response: Response, db: DbSession,
     return service.present(db, message)
 
 
-@router.patch("/messages/{message_id}", response_model=MessageOut)
+@router.patch("/messages/{message_id}", response_model=MessageOut, responses=conflicts(
+    already_sent="a sent message is the record of what was sent and cannot be edited",
+    invalid_status="the message cannot move to this status from the one it has"))
 def update_message(body: MessagePatch, request: Request, response: Response, principal: Writer,
                    db: DbSession, settings: AppSettings,
                    message: Annotated[Message, Depends(writable_message)]) -> Any:
