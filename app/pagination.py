@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import ValidationFailed
@@ -88,6 +88,21 @@ def _decode(cursor: str, order: list[Order]) -> list[Any]:
         ) from exc
 
 
+def _after(stmt: Select[Any], order: list[Order], cursor: str | None) -> Select[Any]:
+    """``stmt`` limited to the rows after ``cursor`` (all of them without one)."""
+    if not cursor:
+        return stmt
+    after = _decode(cursor, order)
+    # (a, b) after (x, y): a beyond x, or a equal to x and b beyond y; and a from x on,
+    # which lets the database start reading at x instead of at the first row.
+    beyond = []
+    for i, key in enumerate(order):
+        past = key.beyond(after[i])
+        if past is not None:
+            beyond.append(and_(*(order[j].equal(after[j]) for j in range(i)), past))
+    return stmt.where(order[0].from_(after[0]), or_(*beyond) if beyond else false())
+
+
 def paginate(
     db: Session, stmt: Select[Any], order: list[Order], limit: int, cursor: str | None,
     ids_first: bool = False,
@@ -97,16 +112,7 @@ def paginate(
     ``ids_first`` picks the page's ids before loading its rows, so a filter on indexed columns
     can be answered from an index alone.
     """
-    if cursor:
-        after = _decode(cursor, order)
-        # (a, b) after (x, y): a beyond x, or a equal to x and b beyond y; and a from x on,
-        # which lets the database start reading at x instead of at the first row.
-        beyond = []
-        for i, key in enumerate(order):
-            past = key.beyond(after[i])
-            if past is not None:
-                beyond.append(and_(*(order[j].equal(after[j]) for j in range(i)), past))
-        stmt = stmt.where(order[0].from_(after[0]), or_(*beyond) if beyond else false())
+    stmt = _after(stmt, order, cursor)
     ordering = [key.clause() for key in order]
     if ids_first:
         id_column = order[-1].column
@@ -121,3 +127,18 @@ def paginate(
         return rows, None
     rows = rows[:limit]
     return rows, _encode([getattr(rows[-1], key.column.key) for key in order])
+
+
+def page_rows(
+    connection: Connection, stmt: Select[Any], order: list[Order], limit: int, cursor: str | None,
+) -> tuple[list[Row[Any]], str | None]:
+    """``paginate`` for a statement of plain columns, among them every key's column under its
+    own name: the rows as the database sends them, with no object made for each (the cursor is
+    the same one ``paginate`` makes)."""
+    stmt = _after(stmt, order, cursor).order_by(*(key.clause() for key in order)).limit(limit + 1)
+    rows = list(connection.execute(stmt).fetchall())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]._mapping
+    return rows, _encode([last[key.column.key] for key in order])

@@ -140,6 +140,7 @@ def test_a_body_that_is_not_utf8_is_a_400(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("path", "name", "value"), [
+    ("/api/v1/contacts", "updated_since", "0.5"),
     ("/api/v1/directory", "updated_since", "0.5"),
     ("/api/v1/directory", "updated_since", "1700000000"),
     ("/api/v1/stats/directory", "since", "0"),

@@ -92,6 +92,11 @@ CONFLICTS = [
     (("/api/v1/auth/register", "post"), "email_taken"),
     (("/api/v1/me", "patch"), "email_taken"),
     (("/api/v1/api-keys", "post"), "too_many_keys"),
+    (("/api/v1/contacts", "post"), "contact_exists"),
+    (("/api/v1/contacts", "post"), "idempotency_key_in_use"),
+    (("/api/v1/contacts/{contact_id}", "patch"), "external_id_taken"),
+    (("/api/v1/organizations", "post"), "organization_exists"),
+    (("/api/v1/organizations/{organization_id}", "patch"), "organization_exists"),
 ]
 
 

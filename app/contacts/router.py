@@ -1,6 +1,5 @@
 """Contact and organization routes: JSON for API clients, the matching fragment for htmx."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -18,21 +17,29 @@ from app.contacts.schemas import (
     OrganizationIn,
     OrganizationOut,
     OrganizationPatch,
+    dump_json,
 )
 from app.contacts.service import ContactFilters, Sort
 from app.deps import DbSession, require_scope
-from app.errors import ERROR_RESPONSES
-from app.etag import check_if_match, tag_response
+from app.errors import ERROR_RESPONSES, KEY_IN_USE, conflicts
+from app.etag import check_if_match, etag, tag_response
 from app.idempotency import IdempotencyKey
 from app.models import Contact, Organization, Source, Stage
 from app.pagination import Cursor, Limit, Page
-from app.schemas import in_utc
+from app.schemas import StrictWhen, in_utc
 from app.web import form, is_htmx, redirect, render
 
 router = APIRouter(prefix="/api/v1", tags=["contacts"], responses=ERROR_RESPONSES)
 
+JSON = "application/json"
+
 Reader = Annotated[Principal, Depends(require_scope("contacts:read"))]
 Writer = Annotated[Principal, Depends(require_scope("contacts:write"))]
+
+
+CONTACT_TAKEN = {"contact_exists": "another of your contacts has this email address",
+                 "external_id_taken": "another of your contacts has this external_id"}
+ORGANIZATION_TAKEN = {"organization_exists": "you have an organization of this name"}
 
 
 def readable_contact(contact_id: str, principal: Reader, db: DbSession) -> Contact:
@@ -64,24 +71,27 @@ def list_contacts(
     source: Source | None = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
     organization_id: Annotated[str | None, Query(max_length=26)] = None,
-    updated_since: Annotated[datetime | None, Query(description="ISO 8601; UTC if no offset.")] = None,
+    updated_since: Annotated[StrictWhen | None, Query(description="ISO 8601; UTC if no offset.")] = None,
     sort: Annotated[Sort, Query(description="name, updated (newest first) or next_action")] = "name",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Any:
     filters = ContactFilters(q=q, stage=stage, source=source, tag=tag,
                              organization_id=organization_id, updated_since=in_utc(updated_since, "UTC"))
-    items, next_cursor = service.list_contacts(db, principal.user, filters, sort, limit, cursor)
     if is_htmx(request):
+        items, next_cursor = service.list_contacts(db, principal.user, filters, sort, limit, cursor)
         # "Show more" appends rows; a search or a filter redraws the whole list.
         block = "rows" if request.headers.get("HX-Target") == "more-row" else "results"
         return render(request, "contacts/list.html", {
             "contacts": items, "next_cursor": next_cursor, "filters": filters, "sort": sort,
         }, block=block)
-    return {"items": items, "next_cursor": next_cursor}
+    # The rows go out as read: the response model is the documentation, not a second pass.
+    shown, next_cursor = service.contact_page(db, principal.user, filters, sort, limit, cursor)
+    return Response(dump_json({"items": shown, "next_cursor": next_cursor}), media_type=JSON)
 
 
-@router.post("/contacts", status_code=201, response_model=ContactOut)
+@router.post("/contacts", status_code=201, response_model=ContactOut,
+             responses=conflicts(**CONTACT_TAKEN, idempotency_key_in_use=KEY_IN_USE))
 @form("contacts/list.html", "quick_add")
 def create_contact(
     body: ContactIn, request: Request, response: Response, principal: Writer, db: DbSession,
@@ -129,12 +139,13 @@ def export_vcf(request: Request, principal: Reader) -> StreamingResponse:
 
 
 @router.get("/contacts/{contact_id}", response_model=ContactOut)
-def get_contact(response: Response, contact: Annotated[Contact, Depends(readable_contact)]) -> Any:
-    tag_response(response, contact.version)
-    return contact
+def get_contact(contact_id: str, principal: Reader, db: DbSession) -> Response:
+    shown, version = service.shown_contact(db, principal.user, contact_id)
+    return Response(dump_json(shown), media_type=JSON, headers={"ETag": etag(version)})
 
 
-@router.patch("/contacts/{contact_id}", response_model=ContactOut)
+@router.patch("/contacts/{contact_id}", response_model=ContactOut,
+              responses=conflicts(**CONTACT_TAKEN))
 @form("contacts/detail.html", "contact_form")
 def update_contact(
     body: ContactPatch, request: Request, response: Response, principal: Writer, db: DbSession,
@@ -185,7 +196,8 @@ def list_organizations(principal: Reader, db: DbSession, limit: Limit = 50,
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.post("/organizations", status_code=201, response_model=OrganizationOut)
+@router.post("/organizations", status_code=201, response_model=OrganizationOut,
+             responses=conflicts(**ORGANIZATION_TAKEN, idempotency_key_in_use=KEY_IN_USE))
 @form("contacts/organizations.html", "organization_form")
 def create_organization(
     body: OrganizationIn, request: Request, response: Response, principal: Writer, db: DbSession,
@@ -210,7 +222,8 @@ def get_organization(response: Response,
     return org
 
 
-@router.patch("/organizations/{organization_id}", response_model=OrganizationOut)
+@router.patch("/organizations/{organization_id}", response_model=OrganizationOut,
+              responses=conflicts(**ORGANIZATION_TAKEN))
 @form("contacts/organization.html", "organization_form")
 def update_organization(
     body: OrganizationPatch, request: Request, response: Response, principal: Writer,
