@@ -180,7 +180,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No ping before each use (a round trip per request): a connection the server closed (a
+    # restart) fails its request, which is answered 503 database_busy to be sent again, and the
+    # pool then replaces every connection it holds.
+    return create_engine(url, pool_recycle=3600)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

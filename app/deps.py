@@ -5,7 +5,7 @@ writes must come from our own origin and carry the CSRF token; bearer-key reques
 """
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -38,7 +38,7 @@ def get_db(request: Request) -> Iterator[Session]:
                              else state.sessionmaker)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -112,7 +112,7 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def current_principal(request: Request, principal: MaybePrincipal) -> Principal:
+async def current_principal(request: Request, principal: MaybePrincipal) -> Principal:
     if principal is None:
         raise Unauthorized()
     if principal.session is not None and request.method not in SAFE_METHODS:
@@ -128,11 +128,11 @@ def current_principal(request: Request, principal: MaybePrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_scope(*scopes: str) -> Callable[[Principal], Principal]:
+def require_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Any logged-in session, or an API key that carries every one of ``scopes`` (the first one
     missing is named)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.api_key is not None:
             for scope in scopes:
                 if scope not in principal.api_key.scopes:
@@ -143,11 +143,11 @@ def require_scope(*scopes: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def require_any_scope(*scopes: str) -> Callable[[Principal], Principal]:
+def require_any_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Any logged-in session, or an API key that carries at least one of ``scopes`` (the
     route then checks the one its target needs)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.api_key is not None and not set(scopes) & set(principal.api_key.scopes):
             raise Forbidden(f"This API key lacks the scope {' or '.join(scopes)}.",
                             code="missing_scope")
@@ -156,7 +156,7 @@ def require_any_scope(*scopes: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def session_principal(principal: CurrentPrincipal) -> Principal:
+async def session_principal(principal: CurrentPrincipal) -> Principal:
     """Routes that manage credentials: a browser session only, never an API key."""
     if principal.session is None:
         raise Forbidden(
@@ -169,7 +169,7 @@ def session_principal(principal: CurrentPrincipal) -> Principal:
 SessionPrincipal = Annotated[Principal, Depends(session_principal)]
 
 
-def page_principal(principal: MaybePrincipal) -> Principal:
+async def page_principal(principal: MaybePrincipal) -> Principal:
     """Pages are for a person in a browser: an API key opens none of them."""
     if principal is None or principal.api_key is not None:
         raise Unauthorized()

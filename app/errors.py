@@ -342,6 +342,8 @@ def database_busy(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated:  # the server closed it (a restart): the pool makes new ones
+        return True
     orig = exc.orig
     if isinstance(orig, sqlite3.OperationalError):
         # The write lock not had within the busy timeout, when beginning or committing.
