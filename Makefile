@@ -47,6 +47,7 @@ screenshots: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/contacts.py $(BENCH_ARGS)
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/load.py --workers 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

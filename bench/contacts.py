@@ -274,7 +274,7 @@ def _contacts(owner_id: str, count: int, orgs: list[Organization], rng: random.R
             organization_id=org.id if org else None, organization=org,
             industry=org.industry if org else "", location=rng.choice(LOCATIONS),
             linkedin_url=f"https://www.linkedin.com/in/{first}-{last}-{i}".lower()
-            if rng.random() < 0.5 else "",
+            if rng.random() < 0.5 else "", website="",
             source=_weighted(rng, SOURCES).value, referred_by_id=None,
             referrer_name="Dr. Jones" if rng.random() < 0.05 else "", how_we_met="",
             notes=rng.choice(NOTES), stage=_weighted(rng, STAGES).value, external_id=None,
