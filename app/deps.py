@@ -128,16 +128,21 @@ async def current_principal(request: Request, principal: MaybePrincipal) -> Prin
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def check_scopes(principal: Principal, *scopes: str) -> None:
+    """Refuse an API key that lacks one of ``scopes`` (the first one missing is named); a
+    browser session has them all."""
+    if principal.api_key is not None:
+        for scope in scopes:
+            if scope not in principal.api_key.scopes:
+                raise Forbidden(f"This API key lacks the scope {scope}.", code="missing_scope")
+
+
 def require_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Any logged-in session, or an API key that carries every one of ``scopes`` (the first one
     missing is named)."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
-        if principal.api_key is not None:
-            for scope in scopes:
-                if scope not in principal.api_key.scopes:
-                    raise Forbidden(f"This API key lacks the scope {scope}.",
-                                    code="missing_scope")
+        check_scopes(principal, *scopes)
         return principal
 
     return check

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app import idempotency
 from app.accounts.service import Principal
 from app.contacts.schemas import ContactOut
-from app.deps import AppSettings, DbSession, require_scope
+from app.deps import AppSettings, DbSession, check_scopes, require_scope
 from app.directory import service
 from app.directory.schemas import (
     STAFF_FIELDS,
@@ -121,7 +121,7 @@ def list_entries(
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Any:
     if include_deleted:
-        require_scope("directory:write")(principal)
+        check_scopes(principal, "directory:write")
         service.require_staff(principal.user)
     since = in_utc(updated_since, "UTC")
     until = service.sync_until(settings.sync_settle_seconds) if since is not None else None
