@@ -4,8 +4,9 @@ bare FastAPI app served the same way, side by side.
 Run it from the project root:
 
     .venv/bin/python bench/load.py                          # a fresh SQLite file, 2 workers
-    psql -h 127.0.0.1 -U postgres -c "create database bench_reads"     # once
-    .venv/bin/python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_reads
+    psql -h 127.0.0.1 -U postgres -c "create database bench"     # once
+    .venv/bin/python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench \
+        --redis-url redis://127.0.0.1:6379/4
     .venv/bin/python bench/load.py --quick                  # a few requests: does it still run?
 
 What it does:
