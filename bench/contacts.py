@@ -207,7 +207,7 @@ def _weighted(rng: random.Random, pairs: list[tuple[Any, int]]) -> Any:
 # --- the database ---
 
 
-def _reset(url: str) -> None:
+def reset(url: str) -> None:
     """Start from an empty database. Only the database named on the command line is touched."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
@@ -732,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         print(f"database: {make_url(url).render_as_string(hide_password=True)} ({_versions(url)})")
-        _reset(url)
+        reset(url)
         loaded = load(url, args.contacts, args.other_contacts, analyze)
         print("\nloading:")
         for step, seconds in loaded.seconds.items():

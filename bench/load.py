@@ -55,7 +55,7 @@ from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bare import create_bare, save_bodies  # noqa: E402
+from contacts import reset  # noqa: E402
 
 from app import migrate  # noqa: E402
 from app.accounts import service as accounts  # noqa: E402
@@ -99,22 +100,6 @@ SEARCHES = ["ma", "ok", "gar", "nguy", "pri", "data", "harb", "soft", "ana", "ch
 
 
 # --- the database ---
-
-
-def reset(url: str) -> None:
-    """Start from an empty database; only the one named on the command line is touched."""
-    parsed = make_url(url)
-    if parsed.database == "test":
-        raise SystemExit("The database named test belongs to the test suite; name another one.")
-    if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    elif parsed.database and parsed.database != ":memory:":
-        for suffix in ("", "-wal", "-shm"):
-            Path(parsed.database + suffix).unlink(missing_ok=True)
 
 
 def contact_fields(rng: random.Random, n: int, earlier: list[str]) -> dict[str, Any]:
@@ -530,7 +515,9 @@ def run(options: Options, workdir: Path) -> int:
            "RAPPORT_RATE_LIMIT_PER_KEY": budget, "RAPPORT_RATE_LIMIT_PER_USER": budget}
     settings = Settings(env="development", database_url=url, rate_limit_per_key=int(budget),
                         rate_limit_per_user=int(budget))
-    reset(url)
+    if make_url(url).database == "test":
+        raise SystemExit("The database named test belongs to the test suite; name another one.")
+    reset(url)  # as bench/contacts.py empties its database
     seeded = seed(url, options.contacts, settings)
     print(f"{_database_name(url)}; {options.workers} uvicorn worker(s) per app; "
           f"{options.contacts:,} contacts seeded in {seeded.seconds:.1f} s; rate limits "
