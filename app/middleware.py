@@ -16,6 +16,14 @@ _CSP = (
 )
 
 
+def add_headers(message: Message, extra: dict[bytes, bytes]) -> None:
+    """Put ``extra`` (lower-case names) on a response's start, each unless already there."""
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    headers.extend((k, v) for k, v in extra.items() if k not in present)
+    message["headers"] = headers
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -29,8 +37,6 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
                 extra = {
                     b"content-security-policy": _CSP.format(nonce=nonce).encode(),
                     b"x-content-type-options": b"nosniff",
@@ -39,10 +45,9 @@ class SecurityHeaders:
                     b"cross-origin-opener-policy": b"same-origin",
                     b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
                 }
-                if not scope["path"].startswith("/static/") and b"vary" not in present:
+                if not scope["path"].startswith("/static/"):
                     extra[b"vary"] = b"HX-Request"
-                headers.extend((k, v) for k, v in extra.items() if k not in present)
-                message["headers"] = headers
+                add_headers(message, extra)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.accounts.service import Principal
 from app.config import Settings
 from app.errors import TooManyRequests
+from app.middleware import add_headers
 
 # Where counting leaves the headers for the middleware (in the request's ASGI state).
 STATE_KEY = "rate_limit_headers"
@@ -189,12 +190,8 @@ class RateLimitHeaders:
         async def send_with_headers(message: Message) -> None:
             extra = state.get(STATE_KEY)
             if message["type"] == "http.response.start" and extra:
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend((name.lower().encode(), value.encode())
-                               for name, value in extra.items()
-                               if name.lower().encode() not in present)
-                message["headers"] = headers
+                add_headers(message, {name.lower().encode(): value.encode()
+                                      for name, value in extra.items()})
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
