@@ -357,14 +357,15 @@ def database_busy(exc: BaseException) -> bool:
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     if not database_busy(exc):
-        return await _server_error(request, exc)
+        return await server_error(request, exc)
     log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
     return await error_response(request, DatabaseBusy.status_code, DatabaseBusy.code,
                                 DatabaseBusy.detail,
                                 headers={"Retry-After": str(BUSY_RETRY_AFTER)})
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+async def server_error(request: Request, exc: Exception) -> Response:
+    """The 500 of the error shape; the exception and its trace go to the log only."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return await error_response(
         request, 500, "internal_error",
@@ -381,4 +382,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _duplicate)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(PoolTimeout, _database_error)
-    app.add_exception_handler(Exception, _server_error)

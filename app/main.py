@@ -24,7 +24,7 @@ from app.interviews import pages as interview_pages
 from app.interviews import router as interview_router
 from app.messages import pages as message_pages
 from app.messages import router as message_router
-from app.middleware import BodyLimit, CloseAfterServerError, SecurityHeaders
+from app.middleware import BodyLimit, CloseAfterServerError, SecurityHeaders, ServerErrors
 from app.questions import pages as question_pages
 from app.questions import router as question_router
 from app.ratelimit import Limiter, RateLimitHeaders
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(ServerErrors)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes,
                        uploads={"/api/v1/imports": settings.import_max_bytes,
                                 "/api/v1/directory/batch": settings.directory_batch_max_bytes})

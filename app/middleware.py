@@ -1,12 +1,13 @@
-"""ASGI middleware: security headers with a per-request CSP nonce, a request size limit, and
-connections closed after a server error."""
+"""ASGI middleware: security headers with a per-request CSP nonce, a request size limit, server
+errors answered in the error shape, and connections closed after them."""
 
 import json
 import secrets
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge
+from app.errors import PayloadTooLarge, server_error
 
 # Swagger UI at /docs is the one page that loads its own script and styles from /static/docs.
 _CSP = (
@@ -119,3 +120,33 @@ class CloseAfterServerError:
             await send(message)
 
         await self.app(scope, receive, send_closing)
+
+
+class ServerErrors:
+    """An exception no handler took becomes the 500 of the error shape, answered inside the
+    other middleware, so it carries the security headers and ``Connection: close`` like any
+    other answer. (Starlette's own last resort sits outside every middleware.) Once an answer
+    has begun there is nothing left to say: the exception goes on, and the server drops the
+    connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting)
+        except Exception as exc:
+            if started:
+                raise
+            response = await server_error(Request(scope, receive), exc)
+            await response(scope, receive, send)

@@ -130,6 +130,10 @@ def test_a_server_error_shows_no_trace(make_settings: Callable[..., Settings]) -
     assert "hunter2" not in response.text and "Traceback" not in response.text
     assert fragment.status_code == 500 and "hunter2" not in fragment.text
     assert "Something went wrong" in fragment.text
+    for answer in (response, fragment):  # as guarded and as final as any other answer
+        assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["Connection"] == "close"
 
 
 def test_htmx_errors_come_back_as_a_readable_fragment(client: TestClient) -> None:
