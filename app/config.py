@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Passwords checked (or hashed) at once in one process; beyond it a login is answered at
     # once with 503 and Retry-After rather than queued (argon2 takes 64 MB and a core's moment).
     login_concurrent_checks: int = Field(default=4, ge=1, le=256)
+    # Registrations tried from one network (an IPv4 address, an IPv6 /64) in an hour.
+    registrations_per_address: int = Field(default=20, ge=1)
 
     # The JSON API's rate limits: requests in any window of this many seconds (a moving window),
     # per API key and per user (browser sessions). 0 turns a limit off.

@@ -75,12 +75,15 @@ def _local_path(next_url: str | None) -> str:
     409: _error("`email_taken`: an account with this email exists"),
     422: _error("Validation failed, or the email's domain may not register; `fields` names "
                 "each problem"),
+    429: _error("`registration_throttled`: too many registrations from this address in an "
+                "hour (every attempt counts)", "Seconds until the hour that refused it ends."),
     503: BUSY,
 })
 @form("accounts/register.html", "register_form")
 def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSettings) -> Any:
     check_same_origin(request)
-    user = service.register(db, settings, body.email, body.password, body.name)
+    address = request.client.host if request.client else "unknown"
+    user = service.register(db, settings, body.email, body.password, body.name, address)
     if is_htmx(request):
         return redirect(request, "/login?registered=1")
     return user
@@ -193,6 +196,10 @@ def update_me(body: ProfileIn, request: Request, principal: ProfileWriter, db: D
                          "`X-CSRF-Token`); with `revoke_api_keys`, every API key is revoked."},
     422: _error("`current_password` is not right, or the new one is too short; `fields` names "
                 "each problem"),
+    429: {**ERROR_RESPONSES[429], "description": (
+        "`rate_limited`: over the API's rate limit (see the RateLimit headers); or "
+        "`password_throttled`: too many attempts with a wrong current password (as many as "
+        "failed logins to one account from one address), a right one clearing the count")},
     503: BUSY,
 })
 @form("accounts/settings.html", "password_form")

@@ -126,7 +126,10 @@ def password_work(settings: Settings) -> Iterator[None]:
         slots.release()
 
 
-def register(db: Session, settings: Settings, email: str, password: str, name: str) -> User:
+def register(db: Session, settings: Settings, email: str, password: str, name: str,
+             address: str) -> User:
+    """A new student account. Every attempt from ``address`` counts against the limit of
+    registrations from one network, before the password is hashed."""
     if settings.registration_closed:
         raise Forbidden(
             "Registration is closed. Ask your career-services office for an account.",
@@ -138,7 +141,12 @@ def register(db: Session, settings: Settings, email: str, password: str, name: s
         raise ValidationFailed(
             fields=[("email", f"Registration is open to addresses ending in {allowed}.")],
         )
-    with password_work(settings):  # before the database is first asked anything
+    _count_or_refuse(db, Limit(
+        _key("register", _network(address)), settings.registrations_per_address, 3600, False,
+        "Too many accounts were registered from your network. Wait {wait}, then try again."),
+        utcnow(), "registration_throttled")
+    db.commit()  # no connection held while argon2 works
+    with password_work(settings):
         password_hash = hasher.hash(password)
     return _add_user(db, email, password_hash, name, Role.student)
 
@@ -227,6 +235,17 @@ def _count(db: Session, limit: Limit, now: datetime) -> tuple[int, datetime]:
     return count, ends_at
 
 
+def _count_or_refuse(db: Session, limit: Limit, now: datetime, code: str) -> None:
+    """Count one attempt under ``limit``; over it, commit the count and refuse with 429
+    ``code`` and how long to wait."""
+    count, ends = _count(db, limit, now)
+    if count > limit.most:
+        db.commit()
+        wait = max(1, math.ceil((ends - now).total_seconds()))
+        raise TooManyRequests(limit.refusal.format(wait=_in_words(wait)), code=code,
+                              headers={"Retry-After": str(wait)})
+
+
 def _in_words(seconds: int) -> str:
     if seconds < 60:
         return "1 second" if seconds == 1 else f"{seconds} seconds"
@@ -276,13 +295,8 @@ def count_attempt(
     now = utcnow()
     counted: list[Limit] = []
     for limit in _limits(settings, email, address, device):
-        count, ends = _count(db, limit, now)
         counted.append(limit)
-        if count > limit.most:
-            db.commit()
-            wait = max(1, math.ceil((ends - now).total_seconds()))
-            raise TooManyRequests(limit.refusal.format(wait=_in_words(wait)),
-                                  code="login_throttled", headers={"Retry-After": str(wait)})
+        _count_or_refuse(db, limit, now, "login_throttled")
     db.commit()
     _sweep(db, now)
     return Attempt(user, user.password_hash if user else dummy_hash(), counted)
@@ -415,14 +429,21 @@ def change_password(
     for the browser that asked), and with ``revoke_api_keys`` every API key. Returns how many
     keys were revoked.
 
-    What the request did before (its session's sliding expiry, its rate-limit count) is
-    committed first, so that no connection is held while argon2 works."""
+    Every attempt counts against the same limit as failed logins to one account from one
+    address (a session someone took over cannot be used to guess the password); a right one
+    clears the count. The count and what the request did before (its session's sliding
+    expiry) are committed first, so that no connection is held while argon2 works."""
+    guesses = Limit(_key("password-change", user.id), settings.login_max_failures_per_account,
+                    settings.login_window_seconds, True,
+                    "Too many wrong current passwords. Wait {wait}, then try again.")
+    _count_or_refuse(db, guesses, utcnow(), "password_throttled")
     db.commit()
     with password_work(settings):
         if not hasher.verify(current, user.password_hash):
             raise ValidationFailed(
                 fields=[("current_password", "This is not your current password.")])
         user.password_hash = hasher.hash(new)
+    db.execute(delete(LoginCounter).where(LoginCounter.key == guesses.key))
     end_all_sessions(db, user)
     if not revoke_api_keys:
         return 0

@@ -51,10 +51,11 @@ def _throttled(response: httpx.Response) -> bool:
 
 
 def _counted(database_url: str) -> int:
-    """Every attempt counted under every key, all together."""
+    """Every login attempt counted under every key, all together."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        total = sum(conn.scalars(select(LoginCounter.count)))
+        total = sum(conn.scalars(select(LoginCounter.count)
+                                 .where(LoginCounter.key.not_like("register:%"))))
     engine.dispose()
     return total
 
@@ -281,3 +282,51 @@ def test_settings_refuse_an_account_limit_that_one_address_could_reach(
         make_settings(login_window_seconds=60)
     assert make_settings(login_window_seconds=60,
                          login_max_failures_per_account_everywhere=400)
+
+
+# --- registering and changing the password are throttled too ---
+
+
+def test_registrations_from_one_network_are_limited_and_others_go_on(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with _app(make_settings, registrations_per_address=3) as application:
+        with _browser(application, "2001:db8:1:2::10") as first, \
+                _browser(application, "2001:db8:1:2::99") as same_network:
+            made = [first.post("/api/v1/auth/register", json={
+                "email": f"s{n}@uni.edu", "password": PASSWORD, "name": f"S{n}"})
+                for n in range(3)]
+            # A refused attempt counts as well: a bad one does not escape the limit.
+            refused = same_network.post("/api/v1/auth/register", json={
+                "email": "s9@uni.edu", "password": PASSWORD, "name": "S9"})
+        with _browser(application, "203.0.113.5") as elsewhere:
+            register(elsewhere, email="other@uni.edu", name="Other")
+    assert [r.status_code for r in made] == [201, 201, 201]
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "registration_throttled"
+    assert "Wait" in refused.json()["detail"] and int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_taken_over_session_cannot_guess_the_current_password(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """As many wrong current passwords as failed logins to one account; then 429, the right
+    password included, until the window ends. A right one before that clears the count."""
+    change = "/api/v1/me/password"
+    with _app(make_settings, login_max_failures_per_account=3) as application, \
+            _browser(application, "198.51.100.7") as browser:
+        register(browser)
+        login(browser)
+
+        def attempt(current: str, new: str = "a new long password") -> httpx.Response:
+            return browser.post(change, json={"current_password": current, "new_password": new})
+
+        assert [attempt("wrong one").status_code for _ in range(2)] == [422, 422]
+        changed = attempt(PASSWORD)  # clears the count
+        assert changed.status_code == 204
+        browser.headers["X-CSRF-Token"] = changed.headers["X-CSRF-Token"]  # the new session's
+        answers = [attempt("wrong again", "another long password") for _ in range(4)]
+        right = attempt("a new long password", "another long password")
+    assert [r.status_code for r in answers] == [422, 422, 422, 429]
+    assert answers[3].json()["error"] == "password_throttled"
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) >= 1
