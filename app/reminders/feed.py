@@ -37,7 +37,7 @@ def calendar(db: Session, site: str, user: User, now: datetime) -> bytes:
     refresh = vDuration(REFRESH)
     refresh.params["VALUE"] = "DURATION"
     cal.add("refresh-interval", refresh)
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", vDuration(REFRESH))
 
     interviews = db.scalars(
         select(Interview).where(Interview.owner_id == user.id,

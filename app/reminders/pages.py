@@ -52,29 +52,30 @@ def _unsubscriber(db: Session, settings: Settings, token: str) -> tuple[User, st
     return found
 
 
-@router.get("/reminders/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_page(request: Request, token: str, db: DbSession,
+@router.get("/reminders/unsubscribe/{unsubscribe_token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, unsubscribe_token: str, db: DbSession,
                      settings: AppSettings) -> Response:
     """A question, not the deed: mail scanners open links, and must not turn anything off."""
-    _, what = _unsubscriber(db, settings, token)
+    _, what = _unsubscriber(db, settings, unsubscribe_token)
     return render(request, "reminders/unsubscribe.html",
-                  {"token": token, "stops": STOPS[what], "done": False})
+                  {"token": unsubscribe_token, "stops": STOPS[what], "done": False})
 
 
-@router.post("/reminders/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe(request: Request, token: str, db: DbSession,
+@router.post("/reminders/unsubscribe/{unsubscribe_token}", response_class=HTMLResponse)
+def unsubscribe(request: Request, unsubscribe_token: str, db: DbSession,
                 settings: AppSettings) -> Response:
     """One click from the email (RFC 8058: the mail app posts List-Unsubscribe=One-Click), or
     the button of the page above. The signed link is the authority: no session is needed."""
-    user, what = _unsubscriber(db, settings, token)
+    user, what = _unsubscriber(db, settings, unsubscribe_token)
     service.update_preferences(db, user, {what: False})
     return render(request, "reminders/unsubscribe.html",
-                  {"token": token, "stops": STOPS[what], "done": True})
+                  {"token": unsubscribe_token, "stops": STOPS[what], "done": True})
 
 
-@router.get("/calendar/{token}.ics")
-def calendar_feed(request: Request, token: str, db: DbSession, settings: AppSettings) -> Response:
-    owner = service.feed_owner(db, token)
+@router.get("/calendar/{feed_token}.ics")
+def calendar_feed(request: Request, feed_token: str, db: DbSession,
+                  settings: AppSettings) -> Response:
+    owner = service.feed_owner(db, feed_token)
     if owner is None:
         raise NotFound("There is no calendar feed at this address.")
     body = feed.calendar(db, site(request, settings), owner, utcnow())
