@@ -223,7 +223,8 @@ def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
     default = jon.get("/api/v1/questions").json()["items"][0]["id"]
     assert jon.get(f"/api/v1/questions/{default}/answers").json()["items"] == []
     for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys",
-                 "/settings/reminders", "/", "/questions", "/interviews", f"/questions/{default}/answers", "/messages",
+                 "/settings/reminders", "/", "/questions", "/interviews",
+                 f"/questions/{default}/answers", "/messages",
                  "/messages/templates", "/tasks"]:
         html = jon.get(page).text
         assert SECRET_WORD not in html and SECRET_WORD.lower() not in html, page
