@@ -128,5 +128,12 @@ class Mailer:
         self.close()
 
 
+def describe(exc: BaseException) -> str:
+    """An SMTP failure in a line a person reads: the server's own answer when it gave one."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _text(error: bytes | str) -> str:
     return error.decode(errors="replace") if isinstance(error, bytes) else error

@@ -275,8 +275,7 @@ class ReminderWorker:
         except mail.Refused as exc:
             return self.record(email_id, attempts, EmailStatus.failed, str(exc))
         except Exception as exc:  # refused connection, timeout, 4xx: try again later
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return self.record(email_id, attempts, None, error)
+            return self.record(email_id, attempts, None, mail.describe(exc))
         return self.record(email_id, attempts, EmailStatus.sent, "")
 
     def _backoff(self, attempts: int) -> timedelta:
