@@ -77,23 +77,36 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
 ) -> None:
-    """Send webhook deliveries: what is due, then whatever falls due, until stopped. Run as many
-    as you like, on any machine: no delivery is sent by two of them."""
+    """Send webhook deliveries and reminder emails: what is due, then whatever falls due, until
+    stopped. Run as many as you like, on any machine: nothing is sent by two of them."""
+    from app.reminders.worker import ReminderWorker
+
     settings = get_settings()
     engine = make_engine(settings.database_url)
     sender = Worker(make_sessionmaker(engine), settings)
+    reminders = ReminderWorker(make_sessionmaker(engine), settings)
     try:
         if once:
             tried = sender.drain()
             out.print(f"{tried} webhook deliver{'y' if tried == 1 else 'ies'} tried.")
+            if not settings.email_enabled:
+                out.print("Reminder emails are off (RAPPORT_SMTP_URL and RAPPORT_MAIL_FROM).")
+                return
+            done = reminders.drain()
+            out.print(f"{done.sent} reminder email{'' if done.sent == 1 else 's'} sent, "
+                      f"{done.failed} not sent (to be tried again, or failed).")
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        out.print("Sending webhook deliveries (Ctrl+C stops it).")
+        mail = " and reminder emails" if settings.email_enabled else ""
+        out.print(f"Sending webhook deliveries{mail} (Ctrl+C stops it).")
+        emails = threading.Thread(target=reminders.run, args=(stop,), name="reminder-worker")
+        emails.start()
         try:
             sender.run(stop)
         except KeyboardInterrupt:
             stop.set()
+        emails.join()
     finally:
         engine.dispose()
 

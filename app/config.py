@@ -1,9 +1,10 @@
 """Settings, read once from the environment (prefix ``RAPPORT_``)."""
 
 import math
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -88,6 +89,21 @@ class Settings(BaseSettings):
     # `rapport serve` also sends deliveries, in a thread (safe in several processes at once).
     webhooks_worker_in_app: bool = True
 
+    # Reminder emails, sent by `rapport worker`: smtp://user:password@host:port (STARTTLS with
+    # ?starttls=true, otherwise plain, as to a relay on the same machine) or smtps://… (TLS from
+    # the first byte). Without both, no email is sent and the Reminders page says so.
+    smtp_url: str = ""
+    mail_from: str = ""
+    # Where the links in emails point: the address students open Rapport at. Empty: http://HOST:PORT.
+    public_url: str = ""
+    mail_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    mail_max_attempts: int = Field(default=8, ge=1, le=30)
+    mail_retry_seconds: int = Field(default=60, ge=1)  # the first retry; each one doubles
+    reminders_poll_seconds: float = Field(default=30, gt=0)
+    # The moment the worker takes as now for reminders (ISO 8601 with an offset), to rehearse a
+    # morning; empty: the clock.
+    reminders_now: datetime | None = None
+
     host: str = "127.0.0.1"
     port: int = 8000
     # `rapport serve`'s app processes. One suits SQLite; on PostgreSQL, about one per core.
@@ -100,6 +116,22 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if value and (not value.startswith(("smtp://", "smtps://")) or not urlsplit(value).hostname):
+            raise ValueError("RAPPORT_SMTP_URL must be smtp://user:password@host:port or "
+                             "smtps://user:password@host:port, or be left empty.")
+        return value
+
+    @field_validator("reminders_now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("RAPPORT_REMINDERS_NOW needs an offset, for example 2026-12-03T08:00Z.")
         return value
 
     @field_validator("redis_url")
@@ -142,6 +174,14 @@ class Settings(BaseSettings):
                 "everyone else."
             )
         return self
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_url and self.mail_from.strip())
+
+    @property
+    def site_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def registration_domains(self) -> list[str] | None:

@@ -28,6 +28,8 @@ from app.middleware import BodyLimit, CloseAfterServerError, SecurityHeaders, Se
 from app.questions import pages as question_pages
 from app.questions import router as question_router
 from app.ratelimit import Limiter, RateLimitHeaders
+from app.reminders import pages as reminder_pages
+from app.reminders import router as reminder_router
 from app.stats import pages as stats_pages
 from app.stats import router as stats_router
 from app.tasks import pages as task_pages
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(import_router.router)
     app.include_router(webhook_router.router)
     app.include_router(stats_router.router)
+    app.include_router(reminder_router.router)
     app.include_router(home_pages.router)
     app.include_router(account_pages.router)
     app.include_router(contact_pages.router)
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(import_pages.router)
     app.include_router(webhook_pages.router)
     app.include_router(stats_pages.router)
+    app.include_router(reminder_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     accounts.dummy_hash()  # made now, so that the first login with an unknown email is not slower

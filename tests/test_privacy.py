@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.directory import service as directory
-from app.models import User, WebhookDelivery
+from app.models import ReminderPreference, User, WebhookDelivery
 from app.webhooks import service as webhooks
 from tests.conftest import api_key, signed_in
 from tests.imports.helpers import make_staff
@@ -89,11 +89,19 @@ def maya_owns(app: FastAPI, make_client: Callable[[], TestClient]) -> dict[str, 
         "file": ("mine.csv", f"First Name,Email,Notes\n{SECRET_WORD},bad,{SECRET_WORD}\n".encode())})
     api_key(maya)
     key = maya.get("/api/v1/api-keys").json()["items"][0]
+    assert maya.post("/api/v1/me/calendar-feed").status_code == 201
+    me = maya.get("/api/v1/me").json()
+    with Session(app.state.engine) as db:  # what a copy of the database would show of it
+        feed_hash = db.get(ReminderPreference, me["id"]).feed_token_hash
     return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"],
             "question_id": question["id"], "interview_id": interview["id"],
             "item_id": item["id"], "task_id": task["id"], "template_id": template["id"],
             "message_id": message["id"], "import_id": upload.json()["id"],
             "entry_id": hidden_entry(app), "external_id": HIDDEN_EXTERNAL_ID,
+            # Maya's feed and unsubscribe links are capabilities: their stored hash, or her id
+            # with a signature made up, open nothing.
+            "feed_token": f"rcal_{feed_hash}",
+            "unsubscribe_token": f"{me['id']}.digest.{'0' * 40}",
             **dict(zip(("webhook_id", "delivery_id"), office_webhook(app), strict=True))}
 
 
@@ -214,8 +222,9 @@ def test_lists_searches_counts_and_pages_show_nothing_of_another_student(
     assert SECRET_WORD not in jon.get("/api/v1/templates", params={"limit": 200}).text
     default = jon.get("/api/v1/questions").json()["items"][0]["id"]
     assert jon.get(f"/api/v1/questions/{default}/answers").json()["items"] == []
-    for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys", "/",
-                 "/questions", "/interviews", f"/questions/{default}/answers", "/messages",
+    for page in ["/contacts", "/contacts/board", "/organizations", "/settings/api-keys",
+                 "/settings/reminders", "/", "/questions", "/interviews",
+                 f"/questions/{default}/answers", "/messages",
                  "/messages/templates", "/tasks"]:
         html = jon.get(page).text
         assert SECRET_WORD not in html and SECRET_WORD.lower() not in html, page

@@ -13,6 +13,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
 from app.models.question import Question
+from app.models.reminder import EmailKind, EmailStatus, ReminderEmail, ReminderPreference
 from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "DeliveryStatus",
     "DirectoryEngagement",
     "DirectoryEntry",
+    "EmailKind",
+    "EmailStatus",
     "Engagement",
     "Format",
     "IdempotencyRecord",
@@ -38,6 +41,8 @@ __all__ = [
     "MessageStatus",
     "Organization",
     "Question",
+    "ReminderEmail",
+    "ReminderPreference",
     "Role",
     "Source",
     "Stage",

@@ -1,0 +1,139 @@
+"""Email through SMTP, as RAPPORT_SMTP_URL says: smtps:// speaks TLS from the first byte,
+smtp://…?starttls=true upgrades with STARTTLS (and refuses to go on without it), plain smtp://
+speaks in the clear (a relay on the same machine or network)."""
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from types import TracebackType
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from app.config import Settings
+from app.db import utcnow
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    tls: bool  # TLS from the start
+    starttls: bool
+    user: str
+    password: str
+
+
+def server(url: str) -> Server:
+    parts = urlsplit(url)
+    tls = parts.scheme == "smtps"
+    starttls = parse_qs(parts.query).get("starttls", [""])[0].lower() in {"true", "yes", "1"}
+    port = parts.port or (465 if tls else 587 if starttls else 25)
+    return Server(host=parts.hostname or "", port=port, tls=tls, starttls=starttls,
+                  user=unquote(parts.username or ""), password=unquote(parts.password or ""))
+
+
+def sender_domain(settings: Settings) -> str:
+    return parseaddr(settings.mail_from)[1].rpartition("@")[2] or "rapport"
+
+
+def message(settings: Settings, *, email_id: str, to_name: str, to_address: str, subject: str,
+            text: str, html: str, unsubscribe_url: str) -> EmailMessage:
+    """A reminder: plain text and HTML, one-click unsubscribe (RFC 8058), and a Message-ID that
+    is the same at every try, so a receiver can tell a retry from a second email."""
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    local, _, domain = to_address.rpartition("@")
+    msg["To"] = Address(display_name=to_name, username=local, domain=domain)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = f"<reminder-{email_id}@{sender_domain(settings)}>"
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+class Refused(Exception):
+    """The server refused the message for good (a 5xx answer): trying again will not help."""
+
+
+class Mailer:
+    """One SMTP connection, opened at the first message and kept for those that follow."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server = server(settings.smtp_url)
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s, timeout = self.server, self.settings.mail_timeout_seconds
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if s.tls:
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=timeout)
+        try:
+            smtp.ehlo()
+            if s.starttls:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if s.user:
+                smtp.login(s.user, s.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, msg: EmailMessage) -> None:
+        """Hand ``msg`` to the server; raises Refused (for good) or another error (try later)."""
+        if self.connection is None:
+            self.connection = self._connect()
+        try:
+            refused = self.connection.send_message(msg)
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            if exc.smtp_code >= 500:
+                raise Refused(f"Refused: {exc.smtp_code} {_text(exc.smtp_error)}") from exc
+            raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise Refused(f"The address was refused ({', '.join(map(str, codes))}).") from exc
+            raise
+        except BaseException:
+            self.close()
+            raise
+        if refused:
+            raise Refused("The address was refused.")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self.connection.close()
+            self.connection = None
+
+    def __enter__(self) -> "Mailer":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def describe(exc: BaseException) -> str:
+    """An SMTP failure in a line a person reads: the server's own answer when it gave one."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _text(error: bytes | str) -> str:
+    return error.decode(errors="replace") if isinstance(error, bytes) else error
