@@ -141,4 +141,7 @@ def charts(months: list[dict[str, Any]]) -> list[Chart]:
         chart("thanks", "Thank-you notes: on time, and later", months,
               [Series("on_time", "On time", "bar-on-time"),
                Series("late", "Later, or after no interview", "bar-late")], stacked=True),
+        chart("reminders", "Reminder emails, and those acted on within a day", months,
+              [Series("reminders_sent", "Sent", "bar-sent"),
+               Series("reminders_acted_on", "Acted on within a day", "bar-replied")]),
     ]

@@ -35,6 +35,12 @@ class Figures(BaseModel):
         "sent. An interview ends at its scheduled start plus its duration, or when it was marked "
         "held if that came first (the same clock as the thank-you task). A note that follows no "
         "held interview is sent but not on time."))
+    reminders_sent: int = Field(description=(
+        "Reminder emails (the daily digest and the notices) the mail server accepted, counted "
+        "in the month they were sent."))
+    reminders_acted_on: int = Field(description=(
+        "Of `reminders_sent`, those after which the student, within 24 hours of the email, "
+        "completed a task it listed or held an interview it named."))
 
 
 class _MonthName(BaseModel):

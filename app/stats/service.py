@@ -30,11 +30,14 @@ from app.models import (
     Interview,
     Kind,
     Message,
+    ReminderEmail,
     Role,
     Status,
+    Task,
     Template,
     User,
 )
+from app.models.reminder import EmailStatus
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 36
@@ -170,10 +173,11 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _figures(active: int, sent: int, replied: int, held: int, thanks: int,
-             on_time: int) -> dict[str, Any]:
+             on_time: int, reminders: int, acted_on: int) -> dict[str, Any]:
     return {"students_active": active, "outreach_sent": sent, "replies": replied,
             "reply_rate": _rate(replied, sent), "interviews_held": held,
-            "thank_yous_sent": thanks, "thank_yous_on_time": on_time}
+            "thank_yous_sent": thanks, "thank_yous_on_time": on_time,
+            "reminders_sent": reminders, "reminders_acted_on": acted_on}
 
 
 def _activity(within: Period, by_month: bool) -> Any:
@@ -245,6 +249,40 @@ def _thank_yous(db: Session, within: Period, hours: int) -> tuple[Counter[str], 
     return sent, on_time
 
 
+ACTED_ON_WITHIN = timedelta(hours=24)
+
+
+def _done_at(db: Session, column: Any, moment: Any, ids: set[str]) -> dict[str, datetime]:
+    """When each of ``ids`` was done (``moment`` of the rows whose ``column`` is one of them)."""
+    done: dict[str, datetime] = {}
+    wanted = sorted(ids)
+    for chunk in range(0, len(wanted), 500):
+        done.update({i: at for i, at in db.execute(
+            select(column, moment).where(column.in_(wanted[chunk:chunk + 500]),
+                                         moment.is_not(None)))})
+    return done
+
+
+def _reminders(db: Session, within: Period) -> tuple[Counter[str], Counter[str]]:
+    """Reminder emails sent, and those acted on within a day, by month."""
+    rows = db.execute(
+        select(ReminderEmail.sent_at, ReminderEmail.task_ids, ReminderEmail.interview_ids)
+        .where(ReminderEmail.status == EmailStatus.sent, within.holds(ReminderEmail.sent_at),
+               _by_student(ReminderEmail.user_id))).all()
+    tasks = _done_at(db, Task.id, Task.completed_at, {i for r in rows for i in r.task_ids})
+    held = _done_at(db, Interview.id, Interview.completed_at,
+                    {i for r in rows for i in r.interview_ids})
+    sent: Counter[str] = Counter()
+    acted_on: Counter[str] = Counter()
+    for r in rows:
+        month = r.sent_at.strftime("%Y-%m")
+        sent[month] += 1
+        done = [tasks.get(i) for i in r.task_ids] + [held.get(i) for i in r.interview_ids]
+        if any(at is not None and r.sent_at <= at <= r.sent_at + ACTED_ON_WITHIN for at in done):
+            acted_on[month] += 1
+    return sent, acted_on
+
+
 def engagement(db: Session, span: Months, thank_you_hours: int) -> dict[str, Any]:
     within = Period(span.start, span.end)
     active = _active_by_month(db, within)
@@ -259,12 +297,14 @@ def engagement(db: Session, span: Months, thank_you_hours: int) -> dict[str, Any
                _by_student(Interview.owner_id))
         .group_by(month_of(Interview.completed_at)))}
     thanks, on_time = _thank_yous(db, within, thank_you_hours)
+    reminders, acted_on = _reminders(db, within)
     rows = [{"month": m, **_figures(active.get(m, 0), *outreach.get(m, (0, 0)), held.get(m, 0),
-                                    thanks[m], on_time[m])} for m in span.labels]
+                                    thanks[m], on_time[m], reminders[m], acted_on[m])}
+            for m in span.labels]
     totals = _figures(_active_in_all(db, within),
                       *(sum(row[k] for row in rows) for k in (
                           "outreach_sent", "replies", "interviews_held", "thank_yous_sent",
-                          "thank_yous_on_time")))
+                          "thank_yous_on_time", "reminders_sent", "reminders_acted_on")))
     return {"months": rows, "totals": totals}
 
 

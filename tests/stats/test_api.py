@@ -12,17 +12,18 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.main import create_app
-from app.models import Role, User
+from app.models import Interview, ReminderEmail, Role, Task, User
 from tests.conftest import api_key
 from tests.imports.helpers import assert_error, make_staff
-from tests.stats.conftest import RANGE, SECRETS, World, move, ok
+from tests.stats.conftest import RANGE, SECRETS, World, move, ok, when
 
 
 def month(name: str, active: int, sent: int, replies: int, rate: float | None, held: int,
-          thanks: int, on_time: int) -> dict[str, Any]:
+          thanks: int, on_time: int, reminders: int = 0, acted_on: int = 0) -> dict[str, Any]:
     return {"month": name, "students_active": active, "outreach_sent": sent, "replies": replies,
             "reply_rate": rate, "interviews_held": held, "thank_yous_sent": thanks,
-            "thank_yous_on_time": on_time}
+            "thank_yous_on_time": on_time, "reminders_sent": reminders,
+            "reminders_acted_on": acted_on}
 
 
 def test_every_monthly_figure_is_exact(world: World) -> None:
@@ -36,6 +37,42 @@ def test_every_monthly_figure_is_exact(world: World) -> None:
     totals = month("", 3, 4, 3, 0.75, 3, 4, 2)
     del totals["month"]
     assert body["totals"] == totals
+
+
+def test_reminder_emails_sent_and_acted_on_within_a_day(world: World) -> None:
+    """Only emails the server took, only students', counted in the month sent; acted on when a
+    task it listed was completed, or an interview it named held, within 24 hours."""
+    maya, kim = world.ids[0], world.ids[1]
+
+    def task(client: TestClient, done: str | None) -> str:
+        made = ok(client.post("/api/v1/tasks", json={"title": "Write the thank-you"}), 201)
+        if done:
+            move(world.app, Task, Task.id == made["id"], status="done", completed_at=when(done))
+        return str(made["id"])
+
+    staff_id = ok(world.staff.get("/api/v1/me"))["id"]
+    interview = ok(world.kim.get("/api/v1/interviews"))["items"][0]["id"]
+    emails = [  # (whose, status, sent at, task ids, interview ids)
+        (maya, "sent", "2026-09-10T08:00", [task(world.maya, "2026-09-10T15:00")], []),
+        (maya, "sent", "2026-09-11T08:00", [task(world.maya, "2026-09-12T09:00")], []),
+        (maya, "sent", "2026-09-12T08:00", [task(world.maya, None)], []),
+        (kim, "sent", "2026-10-01T08:00", [], [interview]),
+        (kim, "failed", None, [task(world.kim, "2026-10-01T09:00")], []),
+        (staff_id, "sent", "2026-10-02T08:00", [task(world.staff, "2026-10-02T09:00")], []),
+    ]
+    move(world.app, Interview, Interview.id == interview, completed_at=when("2026-10-01T17:00"))
+    with Session(world.app.state.engine) as db:
+        for n, (user_id, status, sent_at, task_ids, interview_ids) in enumerate(emails):
+            db.add(ReminderEmail(user_id=user_id, kind="digest", key=f"digest:{n}", status=status,
+                                 sent_at=when(sent_at) if sent_at else None, task_ids=task_ids,
+                                 interview_ids=interview_ids))
+        db.commit()
+    body = ok(world.staff.get("/api/v1/stats/engagement", params=RANGE))
+    figures = {m["month"]: (m["reminders_sent"], m["reminders_acted_on"]) for m in body["months"]}
+    assert figures == {"2026-07": (0, 0), "2026-08": (0, 0), "2026-09": (3, 1), "2026-10": (1, 1)}
+    assert (body["totals"]["reminders_sent"], body["totals"]["reminders_acted_on"]) == (4, 2)
+    page = world.staff.get("/stats", params=RANGE).text
+    assert "reminder emails" in page and "2 acted on within a day" in page
 
 
 def test_one_month_and_the_thank_you_window_setting(

@@ -14,9 +14,10 @@ from tests.stats.conftest import RANGE, World
 def test_staff_see_charts_tables_alumni_and_templates(world: World) -> None:
     html = world.staff.get("/stats", params=RANGE).text
     assert "<h1>Student engagement</h1>" in html and "July 2026 to October 2026" in html
-    assert html.count('<svg class="chart"') == 4
+    assert html.count('<svg class="chart"') == 5
     for title in ["Students active", "Outreach sent, and replies", "Interviews held",
-                  "Thank-you notes: on time, and later"]:
+                  "Thank-you notes: on time, and later",
+                  "Reminder emails, and those acted on within a day"]:
         assert f">{title}</h2>" in html and f"<summary>{title}, as a table</summary>" in html
     # September's row of the outreach table: sent, replied, rate.
     assert ('<th scope="row">Sep 2026</th><td>3</td><td>2</td><td>67%</td>') in html
