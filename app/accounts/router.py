@@ -92,7 +92,8 @@ def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSet
                          "that marks this client as a device of the account."},
     401: _error("`invalid_credentials`: the email or the password is not right (the same "
                 "answer for both)"),
-    403: _error("`csrf_failed`: a request from another site"),
+    403: _error("`csrf_failed`: a request from another site; or `password_login_off`: single "
+                "sign-on is on and password login is for administrators only"),
     429: _error("`login_throttled`: too many failed logins from this address, to this account "
                 "from this address or from everywhere, or on this device. Every attempt "
                 "counts; a successful one is taken back. A client that sends the "
@@ -115,6 +116,7 @@ def login(
     address = request.client.host if request.client else "unknown"
     user = service.authenticate(db, settings, body.email, body.password, address,
                                 request.cookies.get(DEVICE_COOKIE))
+    service.check_password_login(settings, user)
     old_token = request.cookies.get(SESSION_COOKIE)
     if old_token:  # a fresh session id at every login, never the one the browser came with
         old = service.find_session(db, settings, old_token)
@@ -149,7 +151,8 @@ def _start_session(
 def logout(request: Request, principal: SessionPrincipal, db: DbSession) -> Response:
     assert principal.session is not None
     service.end_session(db, principal.session)
-    response = redirect(request, "/login") if is_htmx(request) else Response(status_code=204)
+    response = redirect(request, "/login?signed_out=1") if is_htmx(request) \
+        else Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
