@@ -148,11 +148,13 @@ def _start_session(
 @router.post("/auth/logout", status_code=204, responses={
     403: _error("`session_required` (an API key was sent), or `csrf_failed`"),
 })
-def logout(request: Request, principal: SessionPrincipal, db: DbSession) -> Response:
+def logout(request: Request, principal: SessionPrincipal, db: DbSession,
+           settings: AppSettings) -> Response:
     assert principal.session is not None
     service.end_session(db, principal.session)
-    response = redirect(request, "/login?signed_out=1") if is_htmx(request) \
-        else Response(status_code=204)
+    # With single sign-on, the login page then offers to sign out at the provider too.
+    after = "/login?signed_out=1" if settings.oidc_enabled else "/login"
+    response = redirect(request, after) if is_htmx(request) else Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
