@@ -104,6 +104,34 @@ class Settings(BaseSettings):
     # morning; empty: the clock.
     reminders_now: datetime | None = None
 
+    # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
+    # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its
+    # discovery document hangs under (<issuer>/.well-known/openid-configuration): https, or
+    # http on loopback only (a provider on the same machine, for development and tests).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    # The button reads "Sign in with <label>".
+    oidc_label: str = "your university account"
+    # Email domains whose accounts may sign in (comma-separated); empty: any the provider vouches for.
+    oidc_email_domains: Annotated[list[str], NoDecode] = []
+    # Entra ID sends no email_verified claim: turn this off there, with oidc_email_domains
+    # limited to the university's own domains.
+    oidc_require_verified_email: bool = True
+    # Roles from the provider: the claim that lists someone's groups or roles, and the values
+    # that mean staff and admin. Each sign-in sets the role from it, so someone taken out of
+    # the staff group is a student from their next sign-in. Empty claim: roles stay Rapport's.
+    oidc_roles_claim: str = ""
+    oidc_staff_values: Annotated[list[str], NoDecode] = []
+    oidc_admin_values: Annotated[list[str], NoDecode] = []
+    # Password login for administrators only (everyone else signs in through the provider).
+    oidc_password_login_admins_only: bool = False
+    # How long the provider's discovery document and keys are kept before being read again
+    # (an unknown signing key is looked up at once: keys rotate).
+    oidc_metadata_seconds: int = Field(default=3600, ge=1)
+    oidc_timeout_seconds: float = Field(default=10, gt=0, le=60)
+
     host: str = "127.0.0.1"
     port: int = 8000
     # `rapport serve`'s app processes. One suits SQLite; on PostgreSQL, about one per core.
@@ -111,7 +139,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For/-Proto are believed (the client address, https cookies).
     forwarded_allow_ips: str = "127.0.0.1"
 
-    @field_validator("holidays", mode="before")
+    @field_validator("holidays", "oidc_email_domains", "oidc_staff_values", "oidc_admin_values",
+                     mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -142,6 +171,37 @@ class Settings(BaseSettings):
             raise ValueError("RAPPORT_REDIS_URL must start with " + ", ".join(REDIS_SCHEMES)
                              + " (for example redis://127.0.0.1:6379/0), or be left empty.")
         return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer_https(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in {"127.0.0.1", "::1", "localhost"}
+        if not (parts.scheme == "https" or loopback) or not parts.hostname:
+            raise ValueError("RAPPORT_OIDC_ISSUER must be an https:// address (http:// only on "
+                             "127.0.0.1 or localhost), such as "
+                             "https://login.microsoftonline.com/<tenant>/v2.0.")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> "Settings":
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("RAPPORT_OIDC_CLIENT_ID and RAPPORT_OIDC_CLIENT_SECRET must be set "
+                             "with RAPPORT_OIDC_ISSUER.")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("RAPPORT_OIDC_SCOPES must include openid.")
+        if self.oidc_password_login_admins_only and not self.oidc_issuer:
+            raise ValueError("RAPPORT_OIDC_PASSWORD_LOGIN_ADMINS_ONLY needs RAPPORT_OIDC_ISSUER: "
+                             "otherwise nobody but administrators could sign in.")
+        self.oidc_email_domains = [d.lower().lstrip("@") for d in self.oidc_email_domains]
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @model_validator(mode="after")
     def _secret_is_real(self) -> "Settings":
@@ -192,7 +252,9 @@ class Settings(BaseSettings):
 
     @property
     def registration_closed(self) -> bool:
-        return self.registration.strip().lower() == "closed"
+        """Closed by the setting, or because accounts come from single sign-on alone."""
+        return self.registration.strip().lower() == "closed" \
+            or self.oidc_password_login_admins_only
 
 
 @lru_cache

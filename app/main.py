@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import errors, openapi
+from app.accounts import oidc
 from app.accounts import pages as account_pages
 from app.accounts import router as account_router
 from app.accounts import service as accounts
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(account_router.router)
+    app.include_router(oidc.router)
     app.include_router(contact_router.router)
     app.include_router(question_router.router)
     app.include_router(interview_router.router)
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reminder_router.router)
     app.include_router(home_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(oidc.pages)
     app.include_router(contact_pages.router)
     app.include_router(question_pages.router)
     app.include_router(interview_pages.router)

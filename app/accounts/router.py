@@ -95,7 +95,8 @@ def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSet
                          "that marks this client as a device of the account."},
     401: _error("`invalid_credentials`: the email or the password is not right (the same "
                 "answer for both)"),
-    403: _error("`csrf_failed`: a request from another site"),
+    403: _error("`csrf_failed`: a request from another site; or `password_login_off`: single "
+                "sign-on is on and password login is for administrators only"),
     429: _error("`login_throttled`: too many failed logins from this address, to this account "
                 "from this address or from everywhere, or on this device. Every attempt "
                 "counts; a successful one is taken back. A client that sends the "
@@ -118,6 +119,7 @@ def login(
     address = request.client.host if request.client else "unknown"
     user = service.authenticate(db, settings, body.email, body.password, address,
                                 request.cookies.get(DEVICE_COOKIE))
+    service.check_password_login(settings, user)
     old_token = request.cookies.get(SESSION_COOKIE)
     if old_token:  # a fresh session id at every login, never the one the browser came with
         old = service.find_session(db, settings, old_token)
@@ -149,10 +151,13 @@ def _start_session(
 @router.post("/auth/logout", status_code=204, responses={
     403: _error("`session_required` (an API key was sent), or `csrf_failed`"),
 })
-def logout(request: Request, principal: SessionPrincipal, db: DbSession) -> Response:
+def logout(request: Request, principal: SessionPrincipal, db: DbSession,
+           settings: AppSettings) -> Response:
     assert principal.session is not None
     service.end_session(db, principal.session)
-    response = redirect(request, "/login") if is_htmx(request) else Response(status_code=204)
+    # With single sign-on, the login page then offers to sign out at the provider too.
+    after = "/login?signed_out=1" if settings.oidc_enabled else "/login"
+    response = redirect(request, after) if is_htmx(request) else Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -59,6 +59,12 @@ class LoginIn(Input):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class OidcLinkIn(Input):
+    """The password of the account a university sign-in is linked to, given once."""
+
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class ProfileIn(Input):
     name: Name | None = None
     email: EmailStr | None = None

@@ -299,7 +299,10 @@ def count_attempt(
         _count_or_refuse(db, limit, now, "login_throttled")
     db.commit()
     _sweep(db, now)
-    return Attempt(user, user.password_hash if user else dummy_hash(), counted)
+    # An account made by a university sign-in has no password: checked against the dummy, and
+    # refused whatever was typed (see authenticate).
+    return Attempt(user, user.password_hash if user and user.password_hash else dummy_hash(),
+                   counted)
 
 
 def _take_back(db: Session, attempt: Attempt) -> None:
@@ -326,12 +329,20 @@ def authenticate(
     with password_work(settings):
         valid, new_hash = hasher.verify_and_update(password, attempt.password_hash)
     user = attempt.user
-    if user is None or not valid:
+    if user is None or not valid or not user.password_hash:
         raise Unauthorized("The email or password is not right.", code="invalid_credentials")
     if new_hash:
         user.password_hash = new_hash
     _take_back(db, attempt)
     return user
+
+
+def check_password_login(settings: Settings, user: User) -> None:
+    """With single sign-on for everyone but administrators, a right password lets in only an
+    administrator (checked once the password is, so that it tells nothing to a guesser)."""
+    if settings.oidc_password_login_admins_only and user.role != Role.admin:
+        raise Forbidden(f"Sign in with {settings.oidc_label}: password login is for "
+                        "administrators only.", code="password_login_off")
 
 
 # --- devices: a browser an account logged in on carries a signed cookie naming it ---
@@ -439,7 +450,7 @@ def change_password(
     _count_or_refuse(db, guesses, utcnow(), "password_throttled")
     db.commit()
     with password_work(settings):
-        if not hasher.verify(current, user.password_hash):
+        if not user.password_hash or not hasher.verify(current, user.password_hash):
             raise ValidationFailed(
                 fields=[("current_password", "This is not your current password.")])
         user.password_hash = hasher.hash(new)

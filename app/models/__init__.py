@@ -12,6 +12,7 @@ from app.models.directory import (
 from app.models.idempotency import IdempotencyRecord
 from app.models.interview import Format, Interview, InterviewQuestion, Status, Task, TaskStatus
 from app.models.message import Channel, Kind, Message, MessageStatus, Template
+from app.models.oidc import OidcIdentity, OidcLogin
 from app.models.question import Question
 from app.models.reminder import EmailKind, EmailStatus, ReminderEmail, ReminderPreference
 from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
@@ -39,6 +40,8 @@ __all__ = [
     "LoginCounter",
     "Message",
     "MessageStatus",
+    "OidcIdentity",
+    "OidcLogin",
     "Organization",
     "Question",
     "ReminderEmail",

@@ -5,19 +5,16 @@ Chromium is missing they are skipped, unless RAPPORT_REQUIRE_BROWSER=1 makes tha
 """
 
 import os
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD
+from tests.live import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,34 +33,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def _check_healthy(base_url: str) -> None:
-    # The socket is listening before the server starts, so this request waits in the backlog
-    # until uvicorn accepts it: no polling, no sleeping.
-    response = httpx.get(f"{base_url}/api/v1/health", timeout=30)
-    assert response.json() == {"status": "ok"}, response.text
-
-
 @pytest.fixture(scope="session")
 def live_server(make_settings: Callable[..., Settings]) -> Iterator[str]:
     """The app on a free port of 127.0.0.1; yields its base URL, such as http://127.0.0.1:4711."""
     app = create_app(make_settings())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        _check_healthy(base_url)
-        yield base_url
+        with serve(app, "/api/v1/health") as base_url:
+            yield base_url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.engine.dispose()
 
 
