@@ -27,7 +27,8 @@ PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/register"),
           ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/oidc/link")}
 SESSION_ONLY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password"),
                 ("GET", "/api/v1/api-keys"), ("POST", "/api/v1/api-keys"),
-                ("DELETE", "/api/v1/api-keys/{key_id}")}
+                ("DELETE", "/api/v1/api-keys/{key_id}"),
+                ("POST", "/api/v1/me/calendar-feed"), ("DELETE", "/api/v1/me/calendar-feed")}
 
 # The part of the API each first path segment belongs to.
 PARTS = {"me": "profile", "contacts": "contacts", "organizations": "contacts",
