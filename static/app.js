@@ -62,3 +62,15 @@ document.addEventListener("htmx:afterRequest", function (event) {
     delete form.dataset.poll;
   }
 });
+
+// A new account takes the time zone of the device it is created on.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("input[data-browser-zone]").forEach(function (input) {
+    if (input.value) return;
+    try {
+      input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      input.value = "";
+    }
+  });
+});

@@ -126,7 +126,8 @@ def password_work(settings: Settings) -> Iterator[None]:
         slots.release()
 
 
-def register(db: Session, settings: Settings, email: str, password: str, name: str) -> User:
+def register(db: Session, settings: Settings, email: str, password: str, name: str,
+             timezone: str = "UTC") -> User:
     if settings.registration_closed:
         raise Forbidden(
             "Registration is closed. Ask your career-services office for an account.",
@@ -140,7 +141,9 @@ def register(db: Session, settings: Settings, email: str, password: str, name: s
         )
     with password_work(settings):  # before the database is first asked anything
         password_hash = hasher.hash(password)
-    return _add_user(db, email, password_hash, name, Role.student)
+    user = _add_user(db, email, password_hash, name, Role.student)
+    user.timezone = timezone
+    return user
 
 
 # --- logging in: each attempt counted first, in one statement per limit, shared by every app
