@@ -5,15 +5,17 @@ Chromium is missing they are skipped, unless RAPPORT_REQUIRE_BROWSER=1 makes tha
 """
 
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
@@ -88,13 +90,36 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+# An answer the page shows in place (a 4xx from the API: a form's errors, a conflict) is logged
+# by Chromium as a failed resource; that is the app working, not an error on the page.
+API_ANSWER = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
+
+
+def console_errors(ctx: BrowserContext) -> list[str]:
+    """Every error the pages of ``ctx`` write to the console (a CSP refusal included) or throw."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        where = urlsplit(message.location.get("url", "")).path
+        if message.type == "error" and not (API_ANSWER.match(message.text)
+                                            and where.startswith("/api/")):
+            errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    ctx.on("console", on_console)
+    ctx.on("weberror", lambda error: errors.append(f"uncaught: {error.error}"))
+    return errors
+
+
 @pytest.fixture
 def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
-    """A fresh browser profile for each test: no cookies, no storage."""
+    """A fresh browser profile for each test: no cookies, no storage. Every test also proves
+    the console stayed free of errors on every page it opened."""
     ctx = browser.new_context()
     ctx.set_default_timeout(10_000)
+    errors = console_errors(ctx)
     yield ctx
     ctx.close()
+    assert errors == [], "the browser console reported errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture
