@@ -24,6 +24,12 @@ PIPELINE = [Stage.identified, Stage.contacted, Stage.scheduled, Stage.interviewe
             Stage.following_up, Stage.closed]
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for this on any document, an API answer opened in a tab included."""
+    return Response(status_code=301, headers={"Location": "/static/favicon.svg"})
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, principal: MaybePrincipal, db: DbSession,
          settings: AppSettings) -> Response:

@@ -243,7 +243,7 @@ def test_registering_signs_in_with_the_time_zone_of_the_device(
     browser: Browser, base_url: str
 ) -> None:
     context = browser.new_context(timezone_id="America/Chicago")
-    errors = console_errors(context)
+    errors = console_errors(context, base_url)
     page = context.new_page()
     page.goto(f"{base_url}/register")
     expect(page.get_by_label("Time zone")).to_have_value("America/Chicago")
