@@ -223,8 +223,13 @@ def student_activity(base: str, url: str) -> None:
 
 
 def stats_pages(page: Page, base: str, url: str) -> None:
-    """The staff page of student engagement, on a desktop and on a phone."""
+    """Staff's landing page, and the page of student engagement, on a desktop and on a phone."""
     student_activity(base, url)
+    for width, suffix in [(1280, ""), (390, "-phone")]:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{base}/")
+        shoot(page, f"staff-home{suffix}")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{base}/stats")
     page.wait_for_selector("svg.chart")
     shoot(page, "stats")
@@ -254,13 +259,17 @@ def main() -> None:
                 shoot(page, f"register-error{suffix}")
                 page.fill("#f-email", f"jordan{suffix}@uni.edu")
                 page.click("button[type=submit]")
-                page.wait_for_url("**/login?registered=1")
+                page.wait_for_url(f"{base}/")  # registered, signed in: the guided start
+                shoot(page, f"home{suffix}")
+                csrf = page.evaluate(
+                    "JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+                page.request.post(f"{base}/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+                page.goto(f"{base}/login")
                 shoot(page, f"login{suffix}")
                 page.fill("#f-email", f"jordan{suffix}@uni.edu")
                 page.fill("#f-password", "correct horse battery")
                 page.click("button[type=submit]")
                 page.wait_for_url(f"{base}/")
-                shoot(page, f"home{suffix}")
                 page.goto(f"{base}/settings")
                 page.fill("#f-school", "Concordia University, St. Paul")
                 page.fill("#f-major", "biology")
@@ -286,8 +295,11 @@ def main() -> None:
                 shoot(page, f"board{suffix}")
                 page.goto(f"{base}/contacts")
                 page.click("#results >> text=Maya Okafor")
-                page.wait_for_selector("#contact-form")
+                page.wait_for_selector("#next-actions")
                 shoot(page, f"contact{suffix}")
+                page.click("#section-progress >> text=Edit")
+                page.wait_for_selector("#section-progress form")
+                shoot(page, f"contact-edit{suffix}")
                 page.goto(f"{base}/questions")
                 page.get_by_role("textbox", name="Question").fill(
                     "What do you wish you had known in your first year?")

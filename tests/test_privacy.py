@@ -96,7 +96,7 @@ def maya_owns(app: FastAPI, make_client: Callable[[], TestClient]) -> dict[str, 
     return {"contact_id": contact["id"], "organization_id": org["id"], "key_id": key["id"],
             "question_id": question["id"], "interview_id": interview["id"],
             "item_id": item["id"], "task_id": task["id"], "template_id": template["id"],
-            "message_id": message["id"], "import_id": upload.json()["id"],
+            "message_id": message["id"], "import_id": upload.json()["id"], "section": "about",
             "entry_id": hidden_entry(app), "external_id": HIDDEN_EXTERNAL_ID,
             # Maya's feed and unsubscribe links are capabilities: their stored hash, or her id
             # with a signature made up, open nothing.

@@ -1,19 +1,27 @@
 """Account pages: full HTML for the first load. Forms post JSON to the API routes."""
 
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.accounts import service
-from app.accounts.schemas import SCOPES, UserOut
+from app.accounts import service, zones
+from app.accounts.schemas import SCOPES, STAFF_SCOPES, UserOut
 from app.deps import AppSettings, DbSession, MaybePrincipal, PagePrincipal
+from app.directory.service import STAFF
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
 
-templates.env.globals.update(api_scopes=SCOPES, timezones=sorted(available_timezones()))
+
+def usable_scopes(user: Any) -> tuple[str, ...]:
+    """The scopes offered to this person: a student's key could never use the staff ones."""
+    if user.role in STAFF:
+        return SCOPES
+    return tuple(s for s in SCOPES if s not in STAFF_SCOPES)
+
+
+templates.env.globals.update(timezones=zones.choices, usable_scopes=usable_scopes)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -21,16 +29,16 @@ def login_page(
     request: Request,
     principal: MaybePrincipal,
     next: Annotated[str | None, Query(max_length=2000)] = None,
-    registered: bool = False,
 ) -> Response:
     if principal is not None:
         return Response(status_code=303, headers={"Location": "/"})
-    return render(request, "accounts/login.html",
-                  {"form": {}, "next": next, "registered": registered})
+    return render(request, "accounts/login.html", {"form": {}, "next": next})
 
 
 @router.get("/register", response_class=HTMLResponse)
-def register_page(request: Request, settings: AppSettings) -> Response:
+def register_page(request: Request, principal: MaybePrincipal, settings: AppSettings) -> Response:
+    if principal is not None:
+        return Response(status_code=303, headers={"Location": "/"})
     return render(request, "accounts/register.html", {
         "form": {}, "closed": settings.registration_closed,
         "domains": settings.registration_domains,

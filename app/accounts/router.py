@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app.accounts import service
+from app.accounts import service, zones
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -71,6 +71,9 @@ def _local_path(next_url: str | None) -> str:
 
 
 @router.post("/auth/register", status_code=201, response_model=UserOut, responses={
+    201: {"description": "Registered and logged in, as a login does: the `rapport_session` "
+                         "cookie is set, with the CSRF token for cookie writes in "
+                         "`X-CSRF-Token`."},
     403: _error("`registration_closed`, or `csrf_failed` (a request from another site)"),
     409: _error("`email_taken`: an account with this email exists"),
     422: _error("Validation failed, or the email's domain may not register; `fields` names "
@@ -80,13 +83,18 @@ def _local_path(next_url: str | None) -> str:
     503: BUSY,
 })
 @form("accounts/register.html", "register_form")
-def register(body: RegisterIn, request: Request, db: DbSession, settings: AppSettings) -> Any:
+def register(
+    body: RegisterIn, request: Request, response: Response, db: DbSession, settings: AppSettings
+) -> Any:
+    """Create a student account and log it in: the answer carries the session cookie."""
     check_same_origin(request)
     address = request.client.host if request.client else "unknown"
-    user = service.register(db, settings, body.email, body.password, body.name, address)
+    user = service.register(db, settings, body.email, body.password, body.name, address,
+                            zones.canonical(body.timezone) or "UTC")
     if is_htmx(request):
-        return redirect(request, "/login?registered=1")
-    return user
+        response = redirect(request, "/")
+    _start_session(request, response, db, settings, user)
+    return response if is_htmx(request) else user
 
 
 @router.post("/auth/login", response_model=UserOut, responses={
@@ -120,11 +128,6 @@ def login(
     user = service.authenticate(db, settings, body.email, body.password, address,
                                 request.cookies.get(DEVICE_COOKIE))
     service.check_password_login(settings, user)
-    old_token = request.cookies.get(SESSION_COOKIE)
-    if old_token:  # a fresh session id at every login, never the one the browser came with
-        old = service.find_session(db, settings, old_token)
-        if old is not None:
-            service.end_session(db, old)
     if is_htmx(request):
         response = redirect(request, _local_path(next))
     _start_session(request, response, db, settings, user)
@@ -139,7 +142,13 @@ def login(
 def _start_session(
     request: Request, response: Response, db: DbSession, settings: AppSettings, user: User
 ) -> None:
-    """Start a session and hand its cookie, and the CSRF token for cookie clients, to the browser."""
+    """Start a session and hand its cookie, and the CSRF token for cookie clients, to the browser.
+    A fresh session id every time, never the one the browser came with: that one ends."""
+    old_token = request.cookies.get(SESSION_COOKIE)
+    if old_token:
+        old = service.find_session(db, settings, old_token)
+        if old is not None:
+            service.end_session(db, old)
     token = service.start_session(db, settings, user)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=settings.session_days * 86400, httponly=True,

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 from app.schemas import Input, blank_is_none
 
@@ -24,6 +24,8 @@ SCOPES = (
     "stats:read",
     "webhooks:manage",
 )
+# What only career-services staff may do: a student's key holding one would always get 403.
+STAFF_SCOPES = frozenset({"directory:write", "stats:read", "webhooks:manage"})
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
 
 
@@ -48,10 +50,24 @@ Year = Annotated[
 ]
 
 
+def _known_timezone(value: str | None) -> str | None:
+    if value is not None and value not in available_timezones():
+        raise ValueError("Choose a time zone from the list, such as America/Chicago.")
+    return value
+
+
+TimeZone = Annotated[str | None, BeforeValidator(blank_is_none), Field(max_length=64),
+                     AfterValidator(_known_timezone)]
+
+
 class RegisterIn(Input):
     email: EmailStr
     password: Password
     name: Name
+    timezone: TimeZone = Field(default=None, description=(
+        "An IANA time zone, such as the browser reports (`Intl.DateTimeFormat()."
+        "resolvedOptions().timeZone`); a legacy alias is stored as the zone it now is "
+        "(Asia/Calcutta as Asia/Kolkata). UTC when left out."))
 
 
 class LoginIn(Input):
@@ -73,18 +89,11 @@ class ProfileIn(Input):
     career_goal: Annotated[str, Field(max_length=500)] | None = None
     graduation_year: Year = None
     signature: Annotated[str, Field(max_length=2000)] | None = None
-    timezone: Annotated[str, Field(max_length=64)] | None = None
+    timezone: TimeZone = None
     share_engagement_with_career_office: bool = Field(default=False, description=(
         "Send my name and email with the directory engagement events career services "
         "receives (when I add, write to or interview an alumnus). Off: those events are "
         "anonymous."))
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None and value not in available_timezones():
-            raise ValueError("Choose a time zone from the list, such as America/Chicago.")
-        return value
 
 
 class PasswordIn(Input):

@@ -127,7 +127,7 @@ def password_work(settings: Settings) -> Iterator[None]:
 
 
 def register(db: Session, settings: Settings, email: str, password: str, name: str,
-             address: str) -> User:
+             address: str, timezone: str = "UTC") -> User:
     """A new student account. Every attempt from ``address`` counts against the limit of
     registrations from one network, before the password is hashed."""
     if settings.registration_closed:
@@ -148,7 +148,9 @@ def register(db: Session, settings: Settings, email: str, password: str, name: s
     db.commit()  # no connection held while argon2 works
     with password_work(settings):
         password_hash = hasher.hash(password)
-    return _add_user(db, email, password_hash, name, Role.student)
+    user = _add_user(db, email, password_hash, name, Role.student)
+    user.timezone = timezone
+    return user
 
 
 # --- logging in: each attempt counted first, in one statement per limit, shared by every app

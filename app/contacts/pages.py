@@ -1,7 +1,8 @@
 """Contact and organization pages: full HTML for the first load; forms call the API routes."""
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,8 +16,9 @@ from app.deps import DbSession, PagePrincipal
 from app.etag import etag
 from app.interviews import service as interviews
 from app.messages import service as messages
-from app.models import Contact, Organization, Source, Stage, User
+from app.models import Contact, Organization, Source, Stage, TaskStatus, User
 from app.pagination import Cursor
+from app.tasks import service as tasks
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +32,10 @@ SOURCE_LABELS = {
     "personal": "Personal network", "referral": "Referral", "alumni": "Alumni",
     "cold": "Cold outreach", "event": "Event", "other": "Other",
 }
+
+# The contact page's sections, each read and edited on its own, in the order shown.
+SECTION_TITLES = {"about": "About", "progress": "Where things stand", "notes": "Notes"}
+Section = Literal["about", "progress", "notes"]
 
 
 @dataclass
@@ -87,8 +93,15 @@ def address_label(address: str) -> str:
     return shown[:-1] if shown.endswith("/") and shown.count("/") == 1 else shown
 
 
+def due_state(moment: datetime, user: Any) -> str:
+    """How soon a date is, in the person's own day: overdue, today or later."""
+    start, end = tasks.today_bounds(user)
+    return "overdue" if moment < start else "today" if moment < end else "later"
+
+
 templates.env.globals.update(stage_labels=STAGE_LABELS, source_labels=SOURCE_LABELS,
-                             list_query=list_query, chip_url=chip_url)
+                             section_titles=SECTION_TITLES, list_query=list_query,
+                             chip_url=chip_url, due_state=due_state)
 templates.env.filters.update(tags_text=tags_text, address_label=address_label)
 templates.env.tests["web_link"] = is_web_link
 
@@ -126,9 +139,23 @@ def contact_page(
     return render(request, "contacts/detail.html", contact_context(db, principal.user, contact))
 
 
+@router.get("/contacts/{contact_id}/sections/{section}", response_class=HTMLResponse)
+def contact_section(
+    contact_id: str, section: Section, request: Request, principal: PagePrincipal, db: DbSession,
+    edit: bool = False,
+) -> Response:
+    """One section of the contact page, read or (``edit``) as its form."""
+    contact = service.get_contact(db, principal.user, contact_id)
+    context = {**contact_context(db, principal.user, contact), "section": section,
+               "editing": edit}
+    return render(request, "contacts/detail.html", context, block="contact_section")
+
+
 def contact_context(db: Session, owner: User, contact: Contact) -> dict[str, Any]:
-    """What the contact page shows: the form, the timeline and the referral chain."""
+    """What the contact page shows: its sections, the next actions, the timeline and the
+    referral chain."""
     events, _ = service.timeline(db, contact, 100, None)
+    open_tasks, _ = tasks.list_tasks(db, owner, None, None, None, contact.id, None, 20, None)
     return {
         "contact": contact,
         "form": ContactOut.model_validate(contact).model_dump(),
@@ -138,6 +165,7 @@ def contact_context(db: Session, owner: User, contact: Contact) -> dict[str, Any
         "referrers": service.referrer_choices(db, contact),
         "interviews": interviews.list_interviews(db, owner, contact.id, None, 50, None)[0],
         "messages": messages.list_messages(db, owner, contact.id, None, None, 20, None)[0],
+        "open_tasks": [t for t in open_tasks if t.status != TaskStatus.done][:3],
     }
 
 

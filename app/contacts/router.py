@@ -156,10 +156,11 @@ def update_contact(
     if is_htmx(request):
         if request.headers.get("HX-Target") == "board":
             return _board(request, db, principal)
-        # The form, and out of band the header (name, stage) and the timeline the save changed.
+        # The section read again, and out of band what the save may have changed: the header
+        # (name, stage), the next actions and the timeline.
         context = {**pages.contact_context(db, principal.user, contact), "saved": True, "oob": True}
         return render(request, "contacts/detail.html", context,
-                      block=["contact_form", "contact_header", "timeline"])
+                      block=["contact_section", "contact_header", "next_actions", "timeline"])
     tag_response(response, contact.version)
     return contact
 

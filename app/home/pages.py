@@ -5,10 +5,15 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from app.contacts import service as contacts
-from app.deps import DbSession, MaybePrincipal
+from app.db import utcnow
+from app.deps import AppSettings, DbSession, MaybePrincipal
+from app.directory.service import is_staff
+from app.imports import service as imports
 from app.interviews import service as interviews
 from app.messages import service as messages
-from app.models import Contact, Message, Stage
+from app.models import Contact, DirectoryEntry, Message, Stage, User
+from app.stats import charts
+from app.stats import service as stats
 from app.tasks import service as tasks
 from app.tasks.service import Due
 from app.web import render
@@ -19,11 +24,20 @@ PIPELINE = [Stage.identified, Stage.contacted, Stage.scheduled, Stage.interviewe
             Stage.following_up, Stage.closed]
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for this on any document, an API answer opened in a tab included."""
+    return Response(status_code=301, headers={"Location": "/static/favicon.svg"})
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response:
+def home(request: Request, principal: MaybePrincipal, db: DbSession,
+         settings: AppSettings) -> Response:
     if principal is None or principal.api_key is not None:
         return render(request, "home/welcome.html", {"user": None})
     user = principal.user
+    if is_staff(user):
+        return staff_home(request, db, user, settings.thank_you_hours)
     missing = [label for field, label in (("school", "your school"), ("major", "your major"),
                                           ("career_goal", "your career goal"))
                if not getattr(user, field)]
@@ -44,4 +58,23 @@ def home(request: Request, principal: MaybePrincipal, db: DbSession) -> Response
         "interviews": planned, "pipeline": [(stage, counts[stage]) for stage in PIPELINE],
         "most": max(counts.values()) or 1, "sent": sent, "replied": replied,
         "start": start if not all(done for _, _, done in start) else None,
+    })
+
+
+def staff_home(request: Request, db: DbSession, user: User, thank_you_hours: int) -> Response:
+    """Career services' landing page: this month's figures, the directory and the imports."""
+    today = utcnow().date()
+    this_month = today.strftime("%Y-%m")
+    totals = stats.engagement(db, stats.months(this_month, this_month, today),
+                              thank_you_hours)["totals"]
+    listed = DirectoryEntry.deleted_at.is_(None)
+    alumni = db.scalar(select(func.count()).where(listed)) or 0
+    open_to_requests = db.scalar(select(func.count()).where(
+        listed, DirectoryEntry.accepts_requests.is_(True))) or 0
+    jobs, _ = imports.list_imports(db, user, 5, None)
+    return render(request, "home/staff.html", {
+        "month": today.strftime("%B %Y"), "totals": totals,
+        "reply_rate": charts.percent(totals["reply_rate"]),
+        "alumni": alumni, "open_to_requests": open_to_requests,
+        "jobs": [j for j in jobs if not j.dry_run],
     })

@@ -22,6 +22,41 @@ def test_register_returns_the_new_student_without_secrets(client: TestClient) ->
     assert user["created_at"].endswith(("Z", "+00:00"))
 
 
+def test_register_logs_the_new_student_in_as_login_does(client: TestClient) -> None:
+    response = client.post("/api/v1/auth/register",
+                           json={"email": "maya@uni.edu", "password": PASSWORD, "name": "Maya"})
+    assert response.status_code == 201
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("rapport_session=") and "HttpOnly" in cookie
+    assert "samesite=lax" in cookie.lower()
+    assert client.get("/api/v1/me").json()["email"] == "maya@uni.edu"
+    # The CSRF token comes with it: the new session can write at once.
+    client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+    assert client.patch("/api/v1/me", json={"major": "biology"}).json()["major"] == "biology"
+
+
+def test_register_takes_the_time_zone_the_browser_reports(client: TestClient) -> None:
+    assert register(client)["timezone"] == "UTC"
+    response = client.post("/api/v1/auth/register", json={
+        "email": "sam@uni.edu", "password": PASSWORD, "name": "Sam", "timezone": "Europe/Kiev"})
+    assert response.json()["timezone"] == "Europe/Kyiv"
+    response = client.post("/api/v1/auth/register", json={
+        "email": "eve@uni.edu", "password": PASSWORD, "name": "Eve", "timezone": "Mars/Olympus"})
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "timezone"
+
+
+def test_registering_in_a_browser_that_was_logged_in_ends_that_session(
+    client: TestClient,
+) -> None:
+    signed_in(client, email="first@uni.edu")
+    old = client.cookies["rapport_session"]
+    register(client, email="second@uni.edu")
+    assert client.get("/api/v1/me").json()["email"] == "second@uni.edu"
+    client.cookies.set("rapport_session", old)
+    assert client.get("/api/v1/me").status_code == 401
+
+
 def test_register_twice_with_the_same_email_in_other_case_is_a_conflict(
     client: TestClient,
 ) -> None:

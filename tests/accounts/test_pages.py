@@ -35,12 +35,43 @@ def test_failed_login_re_renders_the_form_with_the_email_kept(client: TestClient
     assert "wrong" not in response.text  # a password is never echoed
 
 
-def test_register_via_htmx_sends_the_student_to_log_in(client: TestClient) -> None:
+def test_register_via_htmx_signs_the_student_in_and_opens_the_guided_start(
+    client: TestClient,
+) -> None:
     response = client.post("/api/v1/auth/register", headers=HX,
-                           json={"email": "maya@uni.edu", "password": PASSWORD, "name": "Maya"})
+                           json={"email": "maya@uni.edu", "password": PASSWORD, "name": "Maya",
+                                 "timezone": "Asia/Calcutta"})
     assert response.status_code == 200
-    assert response.headers["HX-Redirect"] == "/login?registered=1"
-    assert "Your account is ready" in client.get("/login?registered=1").text
+    assert response.headers["HX-Redirect"] == "/"
+    home = client.get("/")
+    assert "Getting started" in home.text
+    assert client.get("/api/v1/me").json()["timezone"] == "Asia/Kolkata"
+
+
+def test_the_register_page_offers_current_zones_to_search_not_legacy_names(
+    client: TestClient,
+) -> None:
+    page = client.get("/register").text
+    assert 'list="timezone-list"' in page and "data-browser-zone" in page
+    assert '<option value="Europe/Oslo">Norway</option>' in page
+    assert '<option value="America/Chicago">United States · Central (most areas)</option>' in page
+    for legacy in ("US/Eastern", "Asia/Calcutta", "EST5EDT", "Etc/GMT+5"):
+        assert f'value="{legacy}"' not in page
+
+
+def test_a_signed_in_visitor_to_register_or_login_goes_home(client: TestClient) -> None:
+    signed_in(client)
+    for path in ("/register", "/login"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_student_is_offered_only_the_scopes_a_student_can_use(client: TestClient) -> None:
+    signed_in(client)
+    page = client.get("/settings/api-keys").text
+    assert 'value="contacts:write"' in page and 'value="directory:read"' in page
+    for staff_only in ("directory:write", "stats:read", "webhooks:manage"):
+        assert f'value="{staff_only}"' not in page
 
 
 def test_profile_errors_appear_beside_the_fields_and_keep_what_was_typed(

@@ -78,21 +78,60 @@ def test_moving_a_card_on_the_board_redraws_the_board(me: TestClient) -> None:
     assert me.get(f"/api/v1/contacts/{c['id']}").json()["stage"] == "contacted"
 
 
-def test_contact_page_shows_every_field_the_chain_and_the_timeline(me: TestClient) -> None:
+def test_the_contact_page_reads_first_and_each_section_opens_its_own_form(
+    me: TestClient,
+) -> None:
     jones = add(me, first_name="Dr.", last_name="Jones")
     maya = add(me, first_name="Maya", last_name="Okafor", referred_by_id=jones["id"],
-               tags=["pa", "healthcare"], notes="Works nights.")
-    assert "LinkedIn profile" not in me.get(f"/contacts/{maya['id']}").text  # no address, no link
+               title="Physician Assistant", tags=["pa", "healthcare"], notes="Works nights.")
     add(me, first_name="Kim", referred_by_id=maya["id"])
     html = me.get(f"/contacts/{maya['id']}").text
-    for name in ["first_name", "last_name", "email", "phone", "title", "organization_name",
-                 "industry", "location", "linkedin_url", "website", "stage", "source", "referrer_name",
-                 "next_action", "next_action_at", "tags", "how_we_met", "notes"]:
-        assert f'name="{name}"' in html, name
-    assert 'value="healthcare, pa"' in html
+    assert "<form id=\"contact-form\"" not in html and 'name="first_name"' not in html
+    assert html.index("Write a message") < html.index('id="section-about"')
+    assert html.index("Plan an interview") < html.index('id="section-about"')
+    assert "<dd>Physician Assistant</dd>" in html and "Works nights." in html
     assert "Dr. Jones</a>" in html and "Kim</a>" in html
     assert "Added to your contacts." in html
-    assert 'If-Match' in html
+    sections = {"about": ["first_name", "last_name", "email", "phone", "title",
+                          "organization_name", "industry", "location", "linkedin_url", "website"],
+                "progress": ["stage", "source", "referred_by_id", "referrer_name", "next_action",
+                             "next_action_at", "tags"],
+                "notes": ["how_we_met", "notes"]}
+    for section, names in sections.items():
+        form = me.get(f"/contacts/{maya['id']}/sections/{section}", params={"edit": "true"}).text
+        assert form.lstrip().startswith(f'<section id="section-{section}"')
+        assert f'hx-target="#section-{section}"' in form
+        for name in names:
+            assert f'name="{name}"' in form, name
+        read = me.get(f"/contacts/{maya['id']}/sections/{section}").text
+        assert "<form" not in read and ">Edit</button>" in read
+    progress = me.get(f"/contacts/{maya['id']}/sections/progress?edit=true").text
+    assert 'value="healthcare, pa"' in progress
+    assert me.get(f"/contacts/{maya['id']}/sections/other").status_code == 422
+
+
+def test_saving_a_section_shows_it_read_with_the_header_and_next_actions_redrawn(
+    me: TestClient,
+) -> None:
+    maya = add(me, first_name="Maya")
+    saved = me.patch(f"/api/v1/contacts/{maya['id']}", json={"stage": "contacted"},
+                     headers={**HX, "HX-Target": "section-progress", "If-Match": "*"})
+    assert saved.status_code == 200
+    assert saved.text.lstrip().startswith('<section id="section-progress"')
+    assert "Saved" in saved.text and "<form" not in saved.text.split("</section>")[0]
+    assert 'id="contact-header"' in saved.text and 'id="next-actions"' in saved.text
+    assert 'data-etag="' in saved.text
+
+
+def test_a_contacts_due_next_step_is_coloured_by_how_soon_it_is(me: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    for days, state in ((-2, "overdue"), (0, "today"), (3, "later")):
+        when = datetime.now(UTC) + timedelta(days=days)
+        if days == 0:
+            when = when.replace(hour=12, minute=0)
+        c = add(me, first_name="Maya", next_action="Email again", next_action_at=when.isoformat())
+        assert f'class="due due-{state}"' in me.get(f"/contacts/{c['id']}").text, state
 
 
 def test_the_contact_page_links_to_the_website_and_linkedin_in_a_new_tab(me: TestClient) -> None:
@@ -102,9 +141,11 @@ def test_the_contact_page_links_to_the_website_and_linkedin_in_a_new_tab(me: Tes
     assert ('<a href="https://www.okafor-lab.example/" rel="noopener noreferrer" target="_blank">'
             "okafor-lab.example</a>") in html
     assert ('<a href="https://www.linkedin.com/in/maya-okafor" rel="noopener noreferrer" '
-            'target="_blank">LinkedIn profile</a>') in html
-    assert 'value="https://www.okafor-lab.example/"' in html  # and in the form
-    assert 'value="data\\, science, pa"' in html  # a comma inside a tag survives a save
+            'target="_blank">linkedin.com/in/maya-okafor</a>') in html
+    about = me.get(f"/contacts/{maya['id']}/sections/about?edit=true").text
+    assert 'value="https://www.okafor-lab.example/"' in about  # and in the form
+    progress = me.get(f"/contacts/{maya['id']}/sections/progress?edit=true").text
+    assert 'value="data\\, science, pa"' in progress  # a comma inside a tag survives a save
     saved = me.patch(f"/api/v1/contacts/{maya['id']}", json={"tags": "data\\, science, pa"},
                      headers={**HX, "If-Match": "*"})
     assert saved.status_code == 200
@@ -169,9 +210,12 @@ def test_the_referrer_is_chosen_on_the_contact_page_and_kept_through_an_error(
 ) -> None:
     jones = add(me, first_name="Dr.", last_name="Jones")
     maya = add(me, first_name="Maya", referred_by_id=jones["id"])
-    html = me.get(f"/contacts/{maya['id']}").text
+    html = me.get(f"/contacts/{maya['id']}/sections/progress?edit=true").text
     assert f'<option value="{jones["id"]}" selected>Dr. Jones</option>' in html
-    failed = me.patch(f"/api/v1/contacts/{maya['id']}", headers=HX,
-                      json={"first_name": "", "referred_by_id": jones["id"]})
+    failed = me.patch(f"/api/v1/contacts/{maya['id']}",
+                      headers={**HX, "HX-Target": "section-progress"},
+                      json={"next_action_at": "soon", "referred_by_id": jones["id"]})
     assert failed.status_code == 422
+    assert failed.text.lstrip().startswith('<section id="section-progress"')
     assert f'name="referred_by_id" value="{jones["id"]}"' in failed.text
+    assert 'id="e-next_action_at"' in failed.text

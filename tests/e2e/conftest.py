@@ -5,11 +5,13 @@ Chromium is missing they are skipped, unless RAPPORT_REQUIRE_BROWSER=1 makes tha
 """
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from app.config import Settings
 from app.main import create_app
@@ -65,13 +67,47 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+# An answer the page shows in place (a 4xx from the API: a form's errors, a conflict) is logged
+# by Chromium as a failed resource; that is the app working, not an error on the page.
+API_ANSWER = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
+
+
+def console_errors(ctx: BrowserContext, base_url: str, expected: str | None = None) -> list[str]:
+    """Every error the app's pages in ``ctx`` write to the console (a CSP refusal included) or
+    throw; pages a test serves from another origin, as an attacker would, are not the app's.
+    ``expected``: a pattern of the errors a test provokes on purpose."""
+    errors: list[str] = []
+    origin = urlsplit(base_url).netloc
+
+    def on_console(message: ConsoleMessage) -> None:
+        where = urlsplit(message.location.get("url", ""))
+        page = urlsplit(message.page.url if message.page else "")
+        if (message.type != "error" or (message.page and page.netloc != origin)
+                or where.netloc not in ("", origin)
+                or (API_ANSWER.match(message.text) and where.path.startswith("/api/"))
+                or (expected and re.search(expected, message.text))):
+            return
+        errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    ctx.on("console", on_console)
+    ctx.on("weberror", lambda error: errors.append(f"uncaught: {error.error}"))
+    return errors
+
+
 @pytest.fixture
-def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
-    """A fresh browser profile for each test: no cookies, no storage."""
+def context(
+    browser: Browser, base_url: str, request: pytest.FixtureRequest
+) -> Iterator[BrowserContext]:
+    """A fresh browser profile for each test: no cookies, no storage. Every test also proves
+    the console stayed free of errors on every page it opened (a test that provokes one on
+    purpose names it with ``@pytest.mark.console_errors("pattern")``)."""
     ctx = browser.new_context()
     ctx.set_default_timeout(10_000)
+    marker = request.node.get_closest_marker("console_errors")
+    errors = console_errors(ctx, base_url, marker.args[0] if marker else None)
     yield ctx
     ctx.close()
+    assert errors == [], "the browser console reported errors:\n" + "\n".join(errors)
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from typing import ClassVar, NamedTuple
 
 import httpx
 import pytest
-from playwright.sync_api import Dialog, Locator, Page, expect
+from playwright.sync_api import Browser, Dialog, Locator, Page, Route, expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import EMAIL, NAME
+from tests.e2e.conftest import EMAIL, NAME, console_errors
 
 
 def field(page: Page, input_id: str) -> Locator:
@@ -41,9 +41,11 @@ def test_student_registers_logs_in_edits_profile_and_manages_an_api_key(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
 
-    # Log in.
-    expect(page).to_have_url(f"{base_url}/login?registered=1")
-    expect(page.get_by_role("status")).to_contain_text("Your account is ready")
+    # Registered and signed in: the guided start. Then out, and in again.
+    expect(page).to_have_url(f"{base_url}/")
+    expect(page.get_by_role("heading", name="Getting started")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{base_url}/login")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -235,3 +237,35 @@ def test_script_on_another_origin_cannot_patch_the_profile(
     )
     assert outcome == "blocked"
     assert_account_untouched(page, base_url)
+
+
+def test_registering_signs_in_with_the_time_zone_of_the_device(
+    browser: Browser, base_url: str
+) -> None:
+    context = browser.new_context(timezone_id="America/Chicago")
+    errors = console_errors(context, base_url)
+    page = context.new_page()
+    page.goto(f"{base_url}/register")
+    expect(page.get_by_label("Time zone")).to_have_value("America/Chicago")
+    page.get_by_label("Your name").fill(NAME)
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    # The button says it is working while the account is made (the answer is held back here).
+    held: list[Route] = []
+    page.route("**/api/v1/auth/register", lambda route: held.append(route))
+    page.get_by_role("button", name="Create account").click()
+    button = page.locator("#register-form button[type=submit]")
+    expect(button).to_be_disabled()
+    expect(button.locator(".busy-label")).to_have_text("Creating your account…")
+    expect(button.locator(".busy-label")).to_be_visible()
+    while not held:  # let the route handler see the request
+        page.wait_for_timeout(20)
+    held[0].continue_()
+
+    expect(page).to_have_url(f"{base_url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Maya")
+    expect(page.get_by_role("heading", name="Getting started")).to_be_visible()
+    me = page.request.get(f"{base_url}/api/v1/me").json()
+    assert me["timezone"] == "America/Chicago"
+    context.close()
+    assert errors == []

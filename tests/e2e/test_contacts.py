@@ -55,6 +55,17 @@ def board_column(page: Page, stage: str) -> Locator:
     return page.locator("section.board-column", has=page.locator(f"#col-{stage}"))
 
 
+def move_card(page: Page, card: Locator, stage: str) -> None:
+    """Open a card's Move menu and choose a stage."""
+    card.locator("summary").click()
+    card.get_by_role("button", name=stage, exact=True).click()
+
+
+def stage_changes(api: "Api", contact_id: str) -> list[dict[str, Any]]:
+    events = api.get(f"/api/v1/contacts/{contact_id}/timeline")["items"]
+    return [e["data"] for e in events if e["kind"] == "stage_changed"]
+
+
 def quick_add(page: Page, first: str, last: str, title: str, organization: str) -> None:
     form = page.locator("#quick-add")
     form.locator("#f-first_name").fill(first)
@@ -103,13 +114,12 @@ def test_add_find_move_and_see_it_on_the_timeline(signed_in_page: Page, base_url
     expect(contacted.locator(".board-heading .chip-count")).to_have_text("0")
     expect(contacted).to_contain_text("No one here yet.")
 
-    identified.get_by_label("Move Maya Okafor to").select_option(label="Contacted")
+    move_card(page, identified.locator(".board-card", has_text="Maya Okafor"), "Contacted")
     expect(contacted.locator(".board-card", has_text="Maya Okafor")).to_be_visible()
     expect(contacted.locator(".board-heading .chip-count")).to_have_text("1")
     expect(identified.locator(".board-heading .chip-count")).to_have_text("1")
     expect(identified.locator(".board-card", has_text="Maya Okafor")).to_have_count(0)
     expect(identified.locator(".board-card", has_text="Jon Park")).to_be_visible()
-    expect(contacted.get_by_label("Move Maya Okafor to")).to_have_value("contacted")
 
     # Her page tells the story.
     contacted.get_by_role("link", name="Maya Okafor").click()
@@ -124,14 +134,29 @@ def test_add_find_move_and_see_it_on_the_timeline(signed_in_page: Page, base_url
 # --- 2. the edit form --------------------------------------------------------------------
 
 
-def test_edit_form_keeps_typed_values_after_an_error_and_saves(api: Api) -> None:
+def open_section(page: Page, name: str) -> Locator:
+    """Open a section of the contact page for editing; returns its form."""
+    section = page.locator(f"#section-{name}")
+    section.get_by_role("button", name=re.compile("^Edit")).click()
+    return page.locator(f"#section-{name} form")
+
+
+def test_the_contact_page_reads_first_and_edits_a_section_in_place(api: Api) -> None:
     page, base_url = api.page, api.base_url
     maya = api.create_contact(first_name="Maya", last_name="Okafor", title="Physician Assistant",
                               organization_name="Regions Hospital")
     page.goto(f"{base_url}/contacts/{maya['id']}")
-    form = page.locator("#contact-form")
-    save = form.get_by_role("button", name="Save changes")
+    # A read view: no form until one is asked for; the next actions come first.
+    expect(page.locator("form#contact-form")).to_have_count(0)
+    about = page.locator("#section-about")
+    expect(about.locator("dd").first).to_have_text("Physician Assistant")
+    actions = page.locator("#next-actions")
+    expect(actions.get_by_role("button", name="Write a message")).to_be_visible()
+    expect(actions.get_by_role("button", name="Plan an interview")).to_be_visible()
 
+    form = open_section(page, "about")
+    expect(form.get_by_label("First name")).to_be_focused()
+    save = form.get_by_role("button", name="Save")
     form.get_by_label("Email").fill("maya-at-regions")
     form.get_by_label("Title").fill("Lead Physician Assistant")
     save.click()
@@ -146,21 +171,53 @@ def test_edit_form_keeps_typed_values_after_an_error_and_saves(api: Api) -> None
     expect(form.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")
     expect(form.get_by_label("Organization")).to_have_value("Regions Hospital")
     expect(form.get_by_role("alert")).to_contain_text("Some fields need attention.")
-    expect(form.get_by_role("status")).to_have_count(0)
 
     form.get_by_label("Email").fill("maya@regions.org")
     save.click()
-    expect(form.get_by_role("status")).to_have_text(re.compile("Saved"))
-    expect(page.locator(".field-error")).to_have_count(0)
-    expect(form.get_by_role("alert")).to_have_count(0)
-
-    page.reload()
-    expect(form.get_by_label("Email")).to_have_value("maya@regions.org")
-    expect(form.get_by_label("Title")).to_have_value("Lead Physician Assistant")
+    expect(about.get_by_role("status")).to_have_text(re.compile("Saved"))
+    expect(about.locator("form")).to_have_count(0)
+    expect(about).to_contain_text("maya@regions.org")
+    expect(about.get_by_role("button", name="Edit about")).to_be_focused()
     expect(page.locator(".lede")).to_have_text("Lead Physician Assistant at Regions Hospital")
     expect(page.locator(".timeline > li").first).to_contain_text("Edited email, title.")
+
+    # Another section after the first: saved with the version the first save brought.
+    progress = open_section(page, "progress")
+    progress.get_by_label("Stage").select_option(label="Contacted")
+    progress.get_by_role("button", name="Save").click()
+    expect(page.locator("#section-progress").get_by_role("status")).to_have_text(re.compile("Saved"))
+    expect(page.locator(".title-row .stage")).to_have_text("Contacted")
+
+    # Cancel leaves a section as it was.
+    notes = open_section(page, "notes")
+    notes.get_by_label("Notes").fill("Not kept")
+    notes.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#section-notes form")).to_have_count(0)
+    expect(page.locator("#section-notes")).not_to_contain_text("Not kept")
+
     saved = api.get(f"/api/v1/contacts/{maya['id']}")
-    assert (saved["email"], saved["title"]) == ("maya@regions.org", "Lead Physician Assistant")
+    assert (saved["email"], saved["title"], saved["stage"], saved["notes"]) == (
+        "maya@regions.org", "Lead Physician Assistant", "contacted", "")
+
+
+def test_on_a_phone_the_contact_page_shows_its_actions_above_the_fold(api: Api) -> None:
+    page, base_url = api.page, api.base_url
+    maya = api.create_contact(first_name="Maya", last_name="Okafor", title="Physician Assistant",
+                              organization_name="Regions Hospital", email="maya@regions.org",
+                              notes="Works nights.")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base_url}/contacts/{maya['id']}")
+    for name in ("Write a message", "Plan an interview"):
+        box = page.locator("#next-actions").get_by_role("button", name=name).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 844, (name, box)
+    # The header is one line: the brand and a Menu button that opens the links.
+    header = page.locator(".site-header").bounding_box()
+    assert header is not None and header["height"] <= 72, header  # one line, not two
+    links = page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts")
+    expect(links).to_be_hidden()
+    page.get_by_role("button", name="Menu").click()
+    expect(links).to_be_visible()
+    expect(page.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "true")
 
 
 @pytest.mark.parametrize("kind", ["contact", "organization"])
@@ -170,19 +227,25 @@ def test_a_form_can_be_saved_twice_without_reloading(api: Api, kind: str) -> Non
                               organization_name="Regions Hospital")
     if kind == "contact":
         page.goto(f"{base_url}/contacts/{maya['id']}")
-        form, label, save = page.locator("#contact-form"), "Title", "Save changes"
+        label, save = "Industry or field", "Save"
     else:
         page.goto(f"{base_url}/organizations/{maya['organization_id']}")
         form, label, save = page.locator("#organization-form"), "Industry", "Save"
     for value in ("Health", "Healthcare"):
+        if kind == "contact":
+            form = open_section(page, "about")
         form.get_by_label(label).fill(value)
         with page.expect_response(lambda r: r.request.method == "PATCH") as saved:
-            form.get_by_role("button", name=save).click()
+            form.get_by_role("button", name=save, exact=True).click()
         assert saved.value.status == 200
-        expect(form.get_by_role("status")).to_have_text(re.compile("Saved"))
-        expect(form.get_by_role("alert")).to_have_count(0)
+        done = page.locator("#section-about") if kind == "contact" else form
+        expect(done.get_by_role("status")).to_have_text(re.compile("Saved"))
+        expect(done.get_by_role("alert")).to_have_count(0)
     page.reload()
-    expect(form.get_by_label(label)).to_have_value("Healthcare")
+    if kind == "contact":
+        expect(page.locator("#section-about")).to_contain_text("Healthcare")
+    else:
+        expect(form.get_by_label(label)).to_have_value("Healthcare")
 
 
 # --- 3. the referral chain ---------------------------------------------------------------
@@ -331,7 +394,7 @@ def test_hostile_text_is_shown_as_text_everywhere(api: Api) -> None:
         card = identified.locator(".board-card", has=page.get_by_role(
             "link", name=f"{text} {text}", exact=True))
         expect(card.locator(".contact-role")).to_have_text(f"{text} · {text}")
-        expect(card.get_by_label(f"Move {text} {text} to", exact=True)).to_be_visible()
+        expect(card.locator("summary")).to_have_attribute("aria-label", f"Move {text} {text}")
     assert_nothing_injected(page)
 
     # Each contact's page: shown as text, kept after an error, unchanged by a save.
@@ -341,25 +404,29 @@ def test_hostile_text_is_shown_as_text_everywhere(api: Api) -> None:
         expect(page.get_by_role("heading", level=1)).to_have_text(f"{text} {text}")
         expect(page.locator(".lede")).to_have_text(f"{text} at {text}")
         expect(page.locator("ol.chain > li").first).to_have_text(text)
-        form = page.locator("#contact-form")
-        for name in TEXT_FIELDS:
-            expect(form.locator(f"#f-{name}")).to_have_value(text)
+        expect(page.locator("#section-notes")).to_contain_text(text)
         before = api.get(f"/api/v1/contacts/{contact['id']}")
-        expect(form.locator("#f-tags")).to_have_value(", ".join(before["tags"]))
-        assert_nothing_injected(page)
+        for section in ("progress", "notes", "about"):
+            form = open_section(page, section)
+            for name in TEXT_FIELDS:
+                if form.locator(f"#f-{name}").count():
+                    expect(form.locator(f"#f-{name}")).to_have_value(text)
+            if section == "progress":
+                expect(form.locator("#f-tags")).to_have_value(", ".join(before["tags"]))
+            assert_nothing_injected(page)
+            if section != "about":
+                form.get_by_role("button", name="Cancel").click()
 
         form.locator("#f-email").fill("not-an-email")
-        form.get_by_role("button", name="Save changes").click()
+        form.get_by_role("button", name="Save").click()
         expect(field(page, "f-email").locator(".field-error")).to_be_visible()
-        for name in TEXT_FIELDS:
+        for name in ("first_name", "last_name", "title", "organization_name"):
             expect(form.locator(f"#f-{name}")).to_have_value(text)
         assert_nothing_injected(page)
 
         form.locator("#f-email").fill("")
-        form.get_by_role("button", name="Save changes").click()
-        expect(form.get_by_role("status")).to_have_text(re.compile("Saved"))
-        for name in TEXT_FIELDS:
-            expect(form.locator(f"#f-{name}")).to_have_value(text)
+        form.get_by_role("button", name="Save").click()
+        expect(page.locator("#section-about").get_by_role("status")).to_have_text(re.compile("Saved"))
         assert_nothing_injected(page)
         after = api.get(f"/api/v1/contacts/{contact['id']}")
         assert {k: v for k, v in after.items() if k != "updated_at"} == {
@@ -398,19 +465,29 @@ def test_board_move_is_keyboard_accessible_and_pages_pass_axe(api: Api) -> None:
     api.create_contact(first_name="Jon", last_name="Park", title="Robotics Engineer",
                        organization_name="Acme Robotics", referred_by_id=maya["id"])
 
-    # Reach Maya's move select with Tab alone, then move her with an arrow key.
+    # Reach Maya's Move menu with Tab alone. Arrow keys move nothing; a choice moves her once.
     page.goto(f"{base_url}/contacts/board")
-    move = page.get_by_label("Move Maya Okafor to")
+    menu = page.locator(f"#move-{maya['id']}")
     for _ in range(60):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == f"move-{maya['id']}":
             break
-    expect(move).to_be_focused()
+    expect(menu).to_be_focused()
     page.keyboard.press("ArrowDown")
-    expect(board_column(page, "contacted").locator(".board-card", has_text="Maya Okafor")).to_be_visible()
-    expect(board_column(page, "contacted").locator(".board-heading .chip-count")).to_have_text("1")
-    expect(move).to_have_value("contacted")
-    expect(move).to_be_focused()  # the redrawn board gives the focus back to her select
+    page.keyboard.press("Enter")  # opens the menu
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Contacted", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Scheduled", exact=True)).to_be_focused()
+    assert stage_changes(api, maya["id"]) == []
+    page.keyboard.press("Enter")
+    contacted = board_column(page, "scheduled")
+    expect(contacted.locator(".board-card", has_text="Maya Okafor")).to_be_visible()
+    expect(contacted.locator(".board-heading .chip-count")).to_have_text("1")
+    expect(page.locator(f"#move-{maya['id']}")).to_be_focused()  # focus follows her card
+    expect(page.get_by_role("status")).to_contain_text("Moved Maya Okafor to Scheduled.")
+    assert stage_changes(api, maya["id"]) == [{"from": "identified", "to": "scheduled"}]
 
     pages = {
         "contacts": "/contacts",
@@ -421,3 +498,40 @@ def test_board_move_is_keyboard_accessible_and_pages_pass_axe(api: Api) -> None:
         "organization": f"/organizations/{maya['organization_id']}",
     }
     assert_accessible_on_a_phone_too(page, base_url, pages)
+
+
+# --- 6. drag and drop, and undo ------------------------------------------------------------
+
+
+def test_a_card_dragged_to_another_column_moves_and_the_move_can_be_undone(api: Api) -> None:
+    page, base_url = api.page, api.base_url
+    maya = api.create_contact(first_name="Maya", last_name="Okafor",
+                              title="Physician Assistant and Clinical Preceptor",
+                              organization_name="Regions Hospital")
+    api.create_contact(first_name="Jon", last_name="Park")
+    page.goto(f"{base_url}/contacts/board")
+    identified, contacted = board_column(page, "identified"), board_column(page, "contacted")
+
+    # At 1280px a title reads on one or two lines.
+    card = identified.locator(".board-card", has_text="Maya Okafor")
+    lines = card.locator(".contact-role").evaluate(
+        "e => Math.round(e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight))")
+    assert lines <= 2, lines
+
+    card.drag_to(contacted)
+    expect(contacted.locator(".board-card", has_text="Maya Okafor")).to_be_visible()
+    expect(identified.locator(".board-heading .chip-count")).to_have_text("1")
+    status = page.locator("#board-status")
+    expect(status).to_contain_text("Moved Maya Okafor to Contacted.")
+    assert api.get(f"/api/v1/contacts/{maya['id']}")["stage"] == "contacted"
+    assert stage_changes(api, maya["id"]) == [{"from": "identified", "to": "contacted"}]
+
+    # Dropped back where it came from: nothing is sent.
+    contacted.locator(".board-card", has_text="Maya Okafor").drag_to(contacted)
+    assert len(stage_changes(api, maya["id"])) == 1
+
+    status.get_by_role("button", name="Undo").click()
+    expect(identified.locator(".board-card", has_text="Maya Okafor")).to_be_visible()
+    expect(status).to_contain_text("Moved Maya Okafor back to Identified.")
+    expect(status.get_by_role("button", name="Undo")).to_have_count(0)
+    assert api.get(f"/api/v1/contacts/{maya['id']}")["stage"] == "identified"

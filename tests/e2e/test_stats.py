@@ -56,3 +56,22 @@ def test_more_alumni_load_in_place(page: Page, base_url: str, database_url: str)
     page.get_by_role("button", name="Show more alumni").click()
     expect(rows).to_have_count(12)
     expect(page.get_by_role("button", name="Show more alumni")).to_have_count(0)
+
+
+def test_staff_land_on_their_own_page_with_the_directory_imports_and_figures(
+    page: Page, base_url: str, database_url: str
+) -> None:
+    student_engagement(page, base_url, database_url)
+    page.goto(f"{base_url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Career services")
+    expect(page.get_by_role("heading", name="Getting started")).to_have_count(0)
+    expect(page.get_by_role("heading", name="The four steps")).to_have_count(0)
+    figures = page.locator(".staff-figures")
+    for text in ["1 students active", "2 outreach sent", "50% replied (1 of 2)",
+                 "1 interviews held"]:
+        expect(figures).to_contain_text(text)
+    page.get_by_role("link", name="Import alumni").click()
+    expect(page).to_have_url(f"{base_url}/imports?target=directory")
+    page.go_back()
+    page.get_by_role("link", name="Open the directory").click()
+    expect(page).to_have_url(f"{base_url}/directory")

@@ -1,12 +1,15 @@
 """The dashboard: a guided start for a new student; then what is due, the pipeline as a chart,
 and outreach this month."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.conftest import signed_in
+from tests.imports.helpers import make_staff, upload
 
 
 @pytest.fixture
@@ -72,3 +75,23 @@ def test_outreach_sent_and_replied_this_month(me: TestClient) -> None:
     html = me.get("/").text
     assert "<strong>2</strong> sent" in html and "<strong>1</strong> replied" in html
     assert "50% reply rate" in html
+
+
+def test_staff_land_on_a_page_for_staff_not_the_student_guide(
+    app: FastAPI, make_client: Callable[[], TestClient]
+) -> None:
+    student = make_client()
+    signed_in(student, email="maya@uni.edu")
+    student.post("/api/v1/contacts", json={"first_name": "Ana"})
+    staff = make_client()
+    make_staff(app, staff)
+    upload(staff, "alumni.csv", b"first_name,last_name,email\nLee,Park,lee@alumni.org\n",
+           target="directory")
+    html = staff.get("/").text
+    assert "<h1>Career services</h1>" in html
+    assert "Getting started" not in html and "The four steps" not in html
+    assert "<strong>1</strong> students active" in html
+    assert "<strong>1</strong> alumni" in html
+    assert "alumni.csv" in html
+    for link in ('href="/directory"', 'href="/imports?target=directory"', 'href="/stats"'):
+        assert link in html
