@@ -86,6 +86,7 @@ def test_an_account_made_with_a_password_is_linked_in_the_browser(
     made = page.request.post(f"{site}/api/v1/auth/register", data={
         "email": "maya@uni.edu", "password": PASSWORD, "name": "Maya Okafor"})
     assert made.status == 201
+    page.context.clear_cookies()  # registering signed in; the owner comes back another day
     sign_in(page, site)
     expect(page).to_have_url(f"{site}/auth/oidc/link")
     expect(page.get_by_text("maya@uni.edu")).to_be_visible()
