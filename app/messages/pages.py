@@ -31,7 +31,8 @@ _NOT_ASKED = {"contact.first_name", "contact.last_name", "contact.full_name"}
 _USES = re.compile(r"\b(student|contact|interview|outreach)\.([a-z_]+)")
 
 templates.env.globals.update(kind_labels=KIND_LABELS, message_status_labels=MESSAGE_STATUS_LABELS,
-                             next_kind=workflow.NEXT_MESSAGE, field_labels=FIELD_LABELS)
+                             next_kind=workflow.NEXT_MESSAGE, field_labels=FIELD_LABELS,
+                             opening=service.opening)
 
 
 def _fields(sources: str, ctx: dict[str, dict[str, str]]) -> list[tuple[str, str, bool]]:

@@ -43,6 +43,9 @@ KIND_WORDS = {Kind.outreach: "Outreach", Kind.linkedin_note: "LinkedIn note",
               Kind.reconnect: "Update"}
 FIRST_CONTACT = {Kind.outreach, Kind.linkedin_note}
 SUBJECT_CHARACTERS = 2000
+# The default outreach's first sentence (the handout's), where the profile shows in every draft.
+OPENING = ("I am a student at {{ student.school }} majoring in {{ student.major }}, in hopes of "
+           "{{ student.career_goal|career }}.")
 
 
 # --- templates ---
@@ -114,6 +117,13 @@ def delete_template(db: Session, template: Template) -> None:
 
 
 # --- drafts ---
+
+
+def opening(school: str, major: str, career_goal: str) -> str:
+    """The first sentence of the default outreach, for this school, major and career goal."""
+    given = {"school": school.strip(), "major": major.strip(), "career_goal": career_goal.strip()}
+    student = {name: given[name] or Blank(FIELDS["student"][name]) for name in given}
+    return templating.render({"body": OPENING}, {"student": student})["body"]
 
 
 def _date(owner: User, moment: datetime | None, fmt: str) -> str | None:
