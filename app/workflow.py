@@ -100,9 +100,10 @@ SENT: dict[Kind, Event] = {
 # The messages a reply answers (and the reply rate counts).
 ANSWERED = (Kind.outreach, Kind.linkedin_note, Kind.follow_up)
 
-# A stage the student sets by hand rules these tasks out.
+# Tasks a stage rules out: they close when a contact gets there (by an event or by hand), and
+# no event opens them for a contact who stands there.
 RULED_OUT: dict[Stage, tuple[Work, ...]] = {
-    Stage.scheduled: (Work.follow_up,), Stage.interviewed: (Work.follow_up,),
+    Stage.identified: (Work.follow_up,), Stage.scheduled: (Work.follow_up,), Stage.interviewed: (Work.follow_up,),
     Stage.thanked: (Work.follow_up,), Stage.following_up: (Work.follow_up,),
     Stage.closed: tuple(Work),
 }
@@ -158,11 +159,11 @@ def apply(db: Session, owner: User, contact: Contact, event: Event, settings: Se
         _step_back(db, contact, interview, rule)
     elif rule.stage is not None:
         _advance(db, contact, rule.stage, rule.because)
-    _close(db, contact, set(rule.closes))
+    _close(db, contact, {*rule.closes, *RULED_OUT.get(Stage(contact.stage), ())})
     if interview is not None and interview.status != Status.completed:
         not_held(db, contact, interview)
-    if contact.stage != Stage.closed:
-        for work in rule.opens:
+    for work in rule.opens:
+        if work not in RULED_OUT.get(Stage(contact.stage), ()):
             _open(db, owner, contact, work, settings, interview, at or utcnow())
     db.flush()
     return suggestion(contact)
