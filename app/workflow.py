@@ -103,7 +103,8 @@ ANSWERED = (Kind.outreach, Kind.linkedin_note, Kind.follow_up)
 # Tasks a stage rules out: they close when a contact gets there (by an event or by hand), and
 # no event opens them for a contact who stands there.
 RULED_OUT: dict[Stage, tuple[Work, ...]] = {
-    Stage.identified: (Work.follow_up,), Stage.scheduled: (Work.follow_up,), Stage.interviewed: (Work.follow_up,),
+    Stage.identified: (Work.follow_up,), Stage.scheduled: (Work.follow_up,),
+    Stage.interviewed: (Work.follow_up,),
     Stage.thanked: (Work.follow_up,), Stage.following_up: (Work.follow_up,),
     Stage.closed: tuple(Work),
 }
