@@ -55,6 +55,19 @@ def settings_page(
         "form": form, "password_changed": password_changed, "keys_revoked": keys_revoked})
 
 
+@router.get("/settings/career-sentence", response_class=HTMLResponse)
+def career_sentence(
+    request: Request, principal: PagePrincipal,
+    school: Annotated[str, Query(max_length=200)] = "",
+    major: Annotated[str, Query(max_length=200)] = "",
+    career_goal: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    """The sentence the drafts will open with, as the student types their profile."""
+    return render(request, "accounts/settings.html",
+                  {"form": {"school": school, "major": major, "career_goal": career_goal}},
+                  block="career_sentence")
+
+
 @router.get("/settings/api-keys", response_class=HTMLResponse)
 def api_keys_page(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
     keys, _ = service.list_api_keys(db, principal.user, 200, None)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from app import workflow
 from app.contacts.schemas import ContactIn, ContactOut, ContactPatch, OrganizationIn, OrganizationPatch
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.models import Contact, ContactEvent, ContactTag, Organization, Stage, User
@@ -247,30 +248,17 @@ def update_contact(db: Session, owner: User, contact: Contact, changes: ContactP
     values = changes.model_dump(exclude_unset=True)
     if "first_name" in values and not values["first_name"]:
         raise ValidationFailed(fields=[("first_name", "A contact needs a first name.")])
-    before = {field: _comparable(contact, field) for field in (*_TRACKED, "stage")}
+    stage = values.pop("stage", None)
+    before = {field: _comparable(contact, field) for field in _TRACKED}
     _apply(db, owner, contact, values)
     db.flush()
     edited = [f for f in _TRACKED if _comparable(contact, f) != before[f]]
     if edited:
         record_event(db, contact, "edited", fields=edited)
-    if contact.stage != before["stage"]:
-        record_event(db, contact, "stage_changed", **{"from": before["stage"], "to": contact.stage})
+    if stage is not None:  # by hand: the workflow records it and closes what it rules out
+        workflow.set_stage(db, contact, Stage(stage))
     db.flush()
     return contact
-
-
-_PIPELINE = [Stage.identified, Stage.contacted, Stage.scheduled, Stage.interviewed, Stage.thanked,
-             Stage.following_up]
-
-
-def advance_stage(db: Session, contact: Contact, stage: Stage, because: str) -> None:
-    """Move a contact forward when what the stage means has happened: never backward, and
-    never out of "closed", which only the student decides."""
-    current = Stage(contact.stage)
-    if current != Stage.closed and _PIPELINE.index(current) < _PIPELINE.index(stage):
-        record_event(db, contact, "stage_changed", because=because,
-                     **{"from": current.value, "to": stage.value})
-        contact.stage = stage
 
 
 def delete_contact(db: Session, contact: Contact) -> None:

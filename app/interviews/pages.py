@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from app.contacts.service import referral_chain
+from app.db import utcnow
 from app.deps import DbSession, PagePrincipal
 from app.etag import etag
 from app.interviews import service
@@ -39,7 +40,8 @@ def prep_context(db: Session, owner: User, interview: Interview) -> dict[str, An
 
 def conversation_context(db: Session, interview: Interview) -> dict[str, Any]:
     return {"interview": interview, "contact": interview.contact,
-            "referred": referral_chain(db, interview.contact).referred}
+            "referred": referral_chain(db, interview.contact).referred,
+            "held_default": service.held_time(interview, None), "now": utcnow()}
 
 
 @router.get("/interviews", response_class=HTMLResponse)
@@ -49,7 +51,7 @@ def interviews_page(request: Request, principal: PagePrincipal, db: DbSession) -
     return render(request, "interviews/list.html", {
         "upcoming": [i for i in interviews if i.status not in done],
         "past": sorted((i for i in interviews if i.status in done),
-                       key=lambda i: i.completed_at or i.updated_at, reverse=True),
+                       key=lambda i: i.when or i.updated_at, reverse=True),
     })
 
 

@@ -207,9 +207,9 @@ def remove_item(request: Request, principal: Writer, db: DbSession, interview: W
 def add_referral(body: ReferralIn, request: Request, principal: Writer, db: DbSession,
                  # Both scopes are checked before the interview is looked for.
                  _: Annotated[Principal, Depends(require_scope("contacts:write"))],
-                 interview: WritableInterview) -> Any:
+                 interview: WritableInterview, settings: AppSettings) -> Any:
     """Add one of the "one or two other people" as a contact referred by the interviewee."""
-    contact = service.add_referral(db, principal.user, interview, body)
+    contact = service.add_referral(db, principal.user, interview, body, settings)
     if is_htmx(request):
         return render(request, "interviews/conversation.html",
                       {**pages.conversation_context(db, interview), "form": {}, "added": contact},
@@ -224,6 +224,7 @@ def question_answers(question_id: str, principal: Reader, db: DbSession) -> Any:
     return {"next_cursor": None, "items": [
         AnswerOut(interview_id=interview.id, contact_id=interview.contact_id,
                   contact_name=interview.contact.full_name, scheduled_at=interview.scheduled_at,
+                  completed_at=interview.completed_at,
                   question=item.text, answer=item.answer)
         for interview, item in service.answers(db, principal.user, question)
     ]}

@@ -38,6 +38,10 @@ class InterviewIn(Input):
     business_card: bool = False
     may_call_again: bool = False
     resume_review_offered: bool = False
+    completed_at: When = Field(default=None, description=(
+        "When it was held, with `status` `completed` (or to correct the time of a meeting "
+        "already held). Without it: the planned time if that has passed, otherwise now. "
+        "The thank-you reminder and drafts count from it."))
 
 
 class InterviewPatch(Input):
@@ -52,6 +56,10 @@ class InterviewPatch(Input):
     business_card: bool | None = None
     may_call_again: bool | None = None
     resume_review_offered: bool | None = None
+    completed_at: When = Field(default=None, description=(
+        "When it was held, with `status` `completed` (or to correct the time of a meeting "
+        "already held). Without it: the planned time if that has passed, otherwise now. "
+        "The thank-you reminder and drafts count from it."))
 
 
 class InterviewOut(BaseModel):
@@ -122,5 +130,6 @@ class AnswerOut(BaseModel):
     contact_id: str
     contact_name: str
     scheduled_at: datetime | None
+    completed_at: datetime | None = Field(description="When the conversation was held.")
     question: str
     answer: str

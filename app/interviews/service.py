@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app import workflow
 from app.config import Settings
 from app.contacts import service as contacts
 from app.contacts.schemas import ContactIn
@@ -22,7 +23,6 @@ from app.models import (
     InterviewQuestion,
     Question,
     Source,
-    Stage,
     Status,
     User,
 )
@@ -31,7 +31,6 @@ from app.models.question import CATEGORIES
 from app.pagination import Order, paginate
 from app.questions import service as questions
 from app.schemas import in_utc
-from app.tasks import service as tasks
 
 REFERRAL_QUESTION = "Could you suggest one or two other people I might contact for further information?"
 MINUTES_A_QUESTION = 3
@@ -58,11 +57,37 @@ def ends_at(interview: Interview) -> datetime | None:
     return interview.scheduled_at + timedelta(minutes=interview.duration_minutes)
 
 
-def _on_status(db: Session, owner: User, interview: Interview, before: str | None,
-               settings: Settings) -> None:
-    """What a change of status sets in motion: the contact's stage, the timeline, the tasks."""
+def held_time(interview: Interview, given: datetime | None) -> datetime:
+    """When it was held: as given, else the planned time if that has passed, else now."""
+    now = utcnow()
+    if given is not None:
+        return given
+    if interview.scheduled_at is not None and interview.scheduled_at <= now:
+        return interview.scheduled_at
+    return now
+
+
+def _checkheld_time(given: datetime | None, status: str) -> None:
+    if given is None:
+        return
+    if status != Status.completed:
+        raise ValidationFailed(fields=[("completed_at", "Give the time it was held only with "
+                                                        "the status completed.")])
+    if given > utcnow() + timedelta(minutes=5):
+        raise ValidationFailed(fields=[("completed_at", "An interview is held in the past, or "
+                                                        "now: not at a time still to come.")])
+
+
+def _on_status(db: Session, owner: User, interview: Interview, before: str | None, dated: bool,
+               held_at: datetime | None, settings: Settings) -> None:
+    """What a change of status sets in motion: the timeline, and the workflow's rules."""
     contact = interview.contact
-    if interview.status == before:
+    if interview.status == Status.completed and before == Status.completed:
+        if held_at is not None and held_at != interview.completed_at:  # a corrected time
+            interview.completed_at = held_at
+            workflow.held_at_changed(db, interview, settings)
+        return
+    if interview.status == before and not dated:
         return
     if before == Status.completed:  # held no longer
         interview.completed_at = None
@@ -70,33 +95,36 @@ def _on_status(db: Session, owner: User, interview: Interview, before: str | Non
         when = f" for {_local(owner, interview.scheduled_at)}" if interview.scheduled_at else ""
         contacts.record_event(db, contact, "interview_scheduled", interview_id=interview.id,
                               summary=f"Interview scheduled{when}.")
-        contacts.advance_stage(db, contact, Stage.scheduled, "interview scheduled")
+        event = workflow.Event.interview_dated if dated else workflow.Event.interview_scheduled
+        workflow.apply(db, owner, contact, event, settings, interview=interview)
     elif interview.status == Status.completed:
-        interview.completed_at = utcnow()
+        interview.completed_at = held_time(interview, held_at)
         contacts.record_event(db, contact, "interview_completed", interview_id=interview.id,
-                              summary="Interview held.")
-        contacts.advance_stage(db, contact, Stage.interviewed, "interview held")
+                              summary=f"Interview held on {_local(owner, interview.completed_at)}.")
         directory.engaged(db, owner, contact, Engagement.interviewed)
-        if not tasks.exists(db, interview, "thank_you"):  # once, even if held twice
-            # From the meeting's end, or from now if it is marked held before its planned end.
-            end = min(ends_at(interview) or interview.completed_at, interview.completed_at)
-            due = end + timedelta(hours=settings.thank_you_hours)
-            tasks.create_task(db, owner, kind="thank_you", due_at=due, contact=contact,
-                              interview=interview,
-                              title=f"Send a thank-you note to {contact.full_name}")
+        workflow.apply(db, owner, contact, workflow.Event.interview_held, settings,
+                       interview=interview, at=interview.completed_at)
     elif interview.status == Status.cancelled:
         contacts.record_event(db, contact, "interview_cancelled", interview_id=interview.id,
                               summary="Interview cancelled.")
+        workflow.apply(db, owner, contact, workflow.Event.interview_cancelled, settings,
+                       interview=interview)
+    elif before == Status.completed:
+        workflow.not_held(db, contact, interview)
 
 
 def create_interview(db: Session, owner: User, data: InterviewIn, settings: Settings) -> Interview:
     contact = contacts.get_contact(db, owner, data.contact_id)
-    values = data.model_dump(exclude={"contact_id"})
+    values = data.model_dump(exclude={"contact_id", "completed_at"})
     values["scheduled_at"] = in_utc(values["scheduled_at"], owner.timezone)
+    held_at = in_utc(data.completed_at, owner.timezone)
+    _checkheld_time(held_at, data.status)
+    if values["scheduled_at"] is not None and "status" not in data.model_fields_set:
+        values["status"] = Status.scheduled  # a meeting with a date is a meeting scheduled
     interview = Interview(owner_id=owner.id, contact=contact, **values)
     db.add(interview)
     db.flush()
-    _on_status(db, owner, interview, None, settings)
+    _on_status(db, owner, interview, None, False, held_at, settings)
     db.flush()
     return interview
 
@@ -110,13 +138,20 @@ def update_interview(db: Session, owner: User, interview: Interview,
             raise ValidationFailed(fields=[(field, "This field cannot be empty.")])
     if "scheduled_at" in values:
         values["scheduled_at"] = in_utc(values["scheduled_at"], owner.timezone)
+    held_at = in_utc(values.pop("completed_at", None), owner.timezone)
+    _checkheld_time(held_at, values.get("status", interview.status))
     if "checklist" in values:
         values["checklist"] = {**interview.checklist, **(values["checklist"] or {})}
+    # Giving a planned (or requested) meeting its date schedules it.
+    dated = (interview.status in (Status.planned, Status.requested) and "status" not in values
+             and values.get("scheduled_at") is not None)
+    if dated:
+        values["status"] = Status.scheduled
     before = interview.status
     for field, value in values.items():
         setattr(interview, field, value)
     db.flush()
-    _on_status(db, owner, interview, before, settings)
+    _on_status(db, owner, interview, before, dated, held_at, settings)
     db.flush()
     return interview
 
@@ -172,7 +207,13 @@ def add_item(db: Session, owner: User, interview: Interview, data: ItemIn) -> In
     else:
         item = InterviewQuestion(owner_id=owner.id, text=data.text or "",
                                  position=len(interview.items) + 1)
-    interview.items.append(item)
+    closing = interview.items[-1] if interview.items else None
+    if closing is not None and closing.text == REFERRAL_QUESTION and item.text != REFERRAL_QUESTION:
+        # Asking for other people to talk to stays the last question.
+        interview.items.insert(len(interview.items) - 1, item)
+        _renumber(interview.items)
+    else:
+        interview.items.append(item)
     db.flush()
     return item
 
@@ -233,7 +274,8 @@ def suggest(db: Session, owner: User, interview: Interview) -> list[InterviewQue
 # --- what came of it ---
 
 
-def add_referral(db: Session, owner: User, interview: Interview, data: ReferralIn) -> Contact:
+def add_referral(db: Session, owner: User, interview: Interview, data: ReferralIn,
+                 settings: Settings) -> Contact:
     """One of the "one or two other people", as a new contact linked to whoever suggested them."""
     values: dict[str, Any] = {k: v for k, v in data.model_dump().items() if v}
     contact = contacts.create_contact(db, owner, ContactIn(
@@ -242,6 +284,7 @@ def add_referral(db: Session, owner: User, interview: Interview, data: ReferralI
     ))
     contacts.record_event(db, interview.contact, "referral_given", contact_id=contact.id,
                           summary=f"Suggested talking to {contact.full_name}.")
+    workflow.apply(db, owner, interview.contact, workflow.Event.referral_given, settings)
     return contact
 
 
@@ -252,6 +295,7 @@ def answers(db: Session, owner: User, question: Question) -> list[tuple[Intervie
         .join(InterviewQuestion, InterviewQuestion.interview_id == Interview.id)
         .where(Interview.owner_id == owner.id, InterviewQuestion.question_id == question.id,
                func.length(InterviewQuestion.answer) > 0)
-        .order_by(Interview.scheduled_at.desc().nulls_last(), Interview.id.desc())
+        .order_by(func.coalesce(Interview.completed_at, Interview.scheduled_at).desc().nulls_last(),
+                  Interview.id.desc())
     )
     return [(interview, item) for interview, item in rows]

@@ -6,12 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app import workflow
 from app.deps import DbSession, PagePrincipal
 from app.etag import etag
 from app.messages import service
 from app.messages.schemas import MessageIn
 from app.messages.templating import FIELD_NAMES, FIELDS, Blank
-from app.models import Kind, MessageStatus, Stage, TaskStatus
+from app.models import Kind, MessageStatus, TaskStatus
 from app.tasks import service as tasks
 from app.web import render, templates
 
@@ -23,11 +24,6 @@ KIND_LABELS = {Kind.outreach: "Outreach email", Kind.linkedin_note: "LinkedIn no
                Kind.reconnect: "Reconnecting with an update"}
 MESSAGE_STATUS_LABELS = {MessageStatus.draft: "Draft", MessageStatus.sent: "Sent",
                          MessageStatus.replied: "Replied"}
-# What to write next, by where the contact stands.
-NEXT_KIND = {Stage.identified: Kind.outreach, Stage.contacted: Kind.follow_up,
-             Stage.scheduled: Kind.thank_you, Stage.interviewed: Kind.thank_you,
-             Stage.thanked: Kind.reconnect, Stage.following_up: Kind.reconnect,
-             Stage.closed: Kind.reconnect}
 FIELD_LABELS = {f"{ns}.{name}": label[0].upper() + label[1:]
                 for ns, names in FIELDS.items() for name, label in names.items()}
 # The contact's own name comes from their record; the compose page does not ask for it.
@@ -35,7 +31,8 @@ _NOT_ASKED = {"contact.first_name", "contact.last_name", "contact.full_name"}
 _USES = re.compile(r"\b(student|contact|interview|outreach)\.([a-z_]+)")
 
 templates.env.globals.update(kind_labels=KIND_LABELS, message_status_labels=MESSAGE_STATUS_LABELS,
-                             next_kind=NEXT_KIND, field_labels=FIELD_LABELS)
+                             next_kind=workflow.NEXT_MESSAGE, field_labels=FIELD_LABELS,
+                             opening=service.opening)
 
 
 def _fields(sources: str, ctx: dict[str, dict[str, str]]) -> list[tuple[str, str, bool]]:
@@ -113,4 +110,5 @@ def message_page(message_id: str, request: Request, principal: PagePrincipal,
                                             None, 20, None)[0] if t.status != TaskStatus.done]
     return render(request, "messages/message.html", {
         "message": message, "contact": contact, "draft": service.present(db, message),
-        "to": service.recipient(db, contact, message.kind), "tasks": upcoming})
+        "to": service.recipient(db, contact, message.kind), "tasks": upcoming,
+        "next": workflow.suggestion(contact)})

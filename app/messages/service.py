@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from app import workflow
 from app.config import Settings
 from app.contacts import service as contacts
 from app.db import utcnow
@@ -30,27 +31,21 @@ from app.models import (
     Kind,
     Message,
     MessageStatus,
-    Stage,
     Status,
     Template,
     User,
 )
 from app.pagination import Order, paginate
-from app.tasks import service as tasks
 
 KIND_WORDS = {Kind.outreach: "Outreach", Kind.linkedin_note: "LinkedIn note",
               Kind.follow_up: "Follow-up", Kind.thank_you: "Thank-you note",
               Kind.referral_request: "Request for an introduction",
               Kind.reconnect: "Update"}
-# Sending one moves the contact on…
-STAGE_WHEN_SENT = {Kind.outreach: Stage.contacted, Kind.linkedin_note: Stage.contacted,
-                   Kind.thank_you: Stage.thanked, Kind.reconnect: Stage.following_up}
-# …and does the tasks that asked for it.
-TASKS_DONE_WHEN_SENT = {Kind.outreach: {"outreach"}, Kind.linkedin_note: {"outreach"},
-                        Kind.follow_up: {"follow_up"}, Kind.thank_you: {"thank_you"},
-                        Kind.reconnect: {"reconnect"}, Kind.referral_request: {"referral_request"}}
 FIRST_CONTACT = {Kind.outreach, Kind.linkedin_note}
 SUBJECT_CHARACTERS = 2000
+# The default outreach's first sentence (the handout's), where the profile shows in every draft.
+OPENING = ("I am a student at {{ student.school }} majoring in {{ student.major }}, in hopes of "
+           "{{ student.career_goal|career }}.")
 
 
 # --- templates ---
@@ -124,6 +119,13 @@ def delete_template(db: Session, template: Template) -> None:
 # --- drafts ---
 
 
+def opening(school: str, major: str, career_goal: str) -> str:
+    """The first sentence of the default outreach, for this school, major and career goal."""
+    given = {"school": school.strip(), "major": major.strip(), "career_goal": career_goal.strip()}
+    student = {name: given[name] or Blank(FIELDS["student"][name]) for name in given}
+    return templating.render({"body": OPENING}, {"student": student})["body"]
+
+
 def _date(owner: User, moment: datetime | None, fmt: str) -> str | None:
     return moment.astimezone(ZoneInfo(owner.timezone)).strftime(fmt) if moment else None
 
@@ -143,6 +145,7 @@ def latest_interview(db: Session, contact: Contact) -> Interview | None:
     """The conversation a thank-you or an update follows: the last one held, else the newest."""
     return db.scalar(select(Interview).where(Interview.contact_id == contact.id)
                      .order_by((Interview.status == Status.completed).desc(),
+                               Interview.completed_at.desc().nulls_last(),
                                Interview.scheduled_at.desc().nulls_last(), Interview.id.desc())
                      .limit(1))
 
@@ -179,7 +182,7 @@ def context(db: Session, owner: User, contact: Contact, interview: Interview | N
         "contact.organization": contact.organization_name, "contact.industry": contact.industry,
         "contact.location": contact.location,
         "contact.referrer": referrer.full_name if referrer else contact.referrer_name,
-        "interview.date": _date(owner, interview.scheduled_at, "%A, %B %-d") if interview else None,
+        "interview.date": _date(owner, interview.when, "%A, %B %-d") if interview else None,
         "interview.topic": topic_of(interview) if interview else None,
         "outreach.date": _date(owner, first.sent_at, "%B %-d") if first else None,
         "outreach.subject": first.subject if first else None,
@@ -316,57 +319,32 @@ def update_message(db: Session, owner: User, message: Message, changes: MessageP
         if allowed.get(MessageStatus(message.status)) != status:
             raise Conflict(f"A {message.status} message cannot be marked {status}.",
                            code="invalid_status")
-        message.status = status
         if status == MessageStatus.sent:
+            message.status = status
             _sent(db, owner, message, settings)
         else:
-            _replied(db, message)
+            _replied(db, owner, message, settings)
     db.flush()
     return message
 
 
 def _sent(db: Session, owner: User, message: Message, settings: Settings) -> None:
-    message.sent_at = now = utcnow()
+    message.sent_at = utcnow()
     contact = message.contact
     kind = Kind(message.kind)
     about = f": “{message.subject}”" if message.subject else "."
     contacts.record_event(db, contact, "message_sent", message_id=message.id,
                           summary=f"{KIND_WORDS[kind]} sent{about}")
-    if kind in STAGE_WHEN_SENT:
-        contacts.advance_stage(db, contact, STAGE_WHEN_SENT[kind], f"{KIND_WORDS[kind].lower()} sent")
-    tasks.complete(db, tasks.pending(db, contact, TASKS_DONE_WHEN_SENT[kind]))
-    name = contact.full_name
     if kind in FIRST_CONTACT:
         directory.engaged(db, owner, contact, Engagement.contacted)
-        if not tasks.pending(db, contact, {"follow_up"}):
-            tasks.create_task(db, owner, kind="follow_up", contact=contact,
-                              title=f"Follow up with {name} if they have not replied",
-                              due_at=tasks.business_days_after(
-                                  owner, now, settings.follow_up_business_days, settings))
-        org = contact.organization
-        if org is not None and not tasks.pending_at(db, owner, org.id, "second_contact"):
-            other = db.scalar(select(Contact).where(
-                Contact.owner_id == owner.id, Contact.organization_id == org.id,
-                Contact.id != contact.id, Contact.stage == Stage.identified,
-            ).order_by(Contact.sort_name, Contact.id).limit(1))
-            suggestion = f": perhaps {other.full_name}" if other else ""
-            tasks.create_task(db, owner, kind="second_contact", contact=contact,
-                              title=f"Reach out to a second person at {org.name}{suggestion}",
-                              due_at=tasks.business_days_after(
-                                  owner, now, settings.second_contact_business_days, settings))
-    elif kind in {Kind.thank_you, Kind.reconnect} and not tasks.pending(db, contact, {"reconnect"}):
-        day = tasks.add_months(tasks.local_day(owner, now), settings.reconnect_months)
-        tasks.create_task(db, owner, kind="reconnect", contact=contact,
-                          title=f"Send {name} an update on how you are doing",
-                          due_at=tasks.morning_of(owner, day, settings.holidays))
+    workflow.apply(db, owner, contact, workflow.SENT[kind], settings, at=message.sent_at)
 
 
-def _replied(db: Session, message: Message) -> None:
-    message.replied_at = utcnow()
-    contact = message.contact
-    contacts.record_event(db, contact, "message_replied", message_id=message.id,
+def _replied(db: Session, owner: User, message: Message, settings: Settings) -> None:
+    workflow.mark_replied(message)
+    contacts.record_event(db, message.contact, "message_replied", message_id=message.id,
                           summary=f"Replied to your {KIND_WORDS[Kind(message.kind)].lower()}.")
-    tasks.complete(db, tasks.pending(db, contact, {"follow_up"}))
+    workflow.apply(db, owner, message.contact, workflow.Event.replied, settings)
 
 
 def eml(db: Session, owner: User, message: Message) -> bytes:

@@ -67,7 +67,59 @@ def _article(text: str) -> str:
     text = text.strip()
     if not text or text.lower().split(" ", 1)[0] in {"a", "an", "the"}:
         return text
-    return ("an " if text[0].lower() in "aeiou" else "a ") + text
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():  # an acronym is read letter by letter: "a UX …"
+        return ("an " if first[0] in "AEFHILMNORSX" else "a ") + text
+    vowel = text[0].lower() in "aeiou" and not text.lower().startswith(("uni", "use", "usu", "eu"))
+    return ("an " if vowel or text.lower().startswith(("hour", "honest", "honor")) else "a ") + text
+
+
+# A career goal as students write it ("nursing", "a nurse", "work in healthcare consulting",
+# "UX research"), made into what follows "in hopes of": "pursuing a career in nursing",
+# "becoming a nurse", "working in healthcare consulting".
+_VERBS = {"work": "working", "become": "becoming", "be": "becoming", "teach": "teaching",
+          "do": "doing", "go": "going", "get": "getting", "pursue": "pursuing",
+          "join": "joining", "help": "helping", "start": "starting", "build": "building",
+          "practice": "practicing", "practise": "practising", "run": "running",
+          "lead": "leading", "serve": "serving", "enter": "entering", "make": "making",
+          "write": "writing", "create": "creating", "open": "opening", "move": "moving",
+          "study": "studying", "care": "caring", "find": "finding", "land": "landing"}
+_GERUNDS = set(_VERBS.values())
+# A last word that names a person doing the work ("nurse", "physician assistant", "analyst").
+_ROLE_ENDINGS = ("er", "or", "ist", "ian", "ant", "ent", "yst", "ect", "eon", "ef", "nurse",
+                 "medic", "wright", "smith", "aide", "agent", "clerk", "officer", "specialist")
+_NOT_ROLES = ("management", "development", "government", "environment", "entertainment",
+              "recruitment", "investment", "procurement", "sector", "computer", "water",
+              "cancer", "paper", "river", "power", "theater", "theatre", "center", "centre",
+              "behavior", "behaviour", "labor", "labour", "public interest", "poster")
+_WANTS = ("i want to ", "i would like to ", "i'd like to ", "i hope to ", "i plan to ",
+          "hoping to ", "to ")
+
+
+def career_phrase(goal: str) -> str:
+    """What follows "in hopes of" for a career goal written any reasonable way."""
+    text = " ".join(goal.split()).rstrip(".!;,")
+    lowered = text.lower()
+    for want in _WANTS:
+        if lowered.startswith(want):
+            text, lowered = text[len(want):], lowered[len(want):]
+            break
+    if not text:
+        return text
+    first, _, rest = text.partition(" ")
+    if first.lower() in _GERUNDS:
+        return text
+    if first.lower() in _VERBS:
+        return f"{_VERBS[first.lower()]} {rest}".strip()
+    if lowered.startswith(("a career", "career")):
+        return f"pursuing {_article(text) if lowered.startswith('career') else text}"
+    if first.lower() in {"a", "an"}:
+        return f"becoming {text}"
+    last = lowered.rsplit(" ", 1)[-1]
+    if (lowered.endswith(_ROLE_ENDINGS) and not lowered.endswith(_NOT_ROLES)
+            and not last.endswith("ing")):
+        return f"becoming {_article(text)}"
+    return f"pursuing a career in {text}"
 
 
 def _default(value: Any, fallback: str = "", boolean: bool = True) -> Any:
@@ -84,6 +136,7 @@ def _truncate(value: Any, length: int = 255) -> Any:
 FILTERS: dict[str, Any] = {
     "upper": _text(str.upper), "lower": _text(str.lower), "title": _text(str.title),
     "capitalize": _text(str.capitalize), "trim": _text(str.strip), "article": _text(_article),
+    "career": _text(career_phrase),
     "default": _default, "d": _default, "truncate": _truncate,
 }
 

@@ -67,6 +67,11 @@ class Interview(IdMixin, TimestampMixin, Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
+    @property
+    def when(self) -> datetime | None:
+        """When it took place, once held; until then, when it is planned."""
+        return self.completed_at if self.status == Status.completed else self.scheduled_at
+
 
 class InterviewQuestion(IdMixin, TimestampMixin, Base):
     """One question on an interview's list, and the answer written under it."""

@@ -113,6 +113,13 @@ def complete(db: Session, tasks: list[Task]) -> None:
     db.flush()
 
 
+def discard(db: Session, tasks: list[Task]) -> None:
+    """Remove tasks that should never have been asked for."""
+    for task in tasks:
+        db.delete(task)
+    db.flush()
+
+
 def update_task(db: Session, owner: User, task: Task, changes: TaskPatch,
                 settings: Settings) -> Task:
     values = changes.model_dump(exclude_unset=True)

@@ -148,7 +148,7 @@ def test_outreach_from_the_contact_page_schedules_the_follow_up(api: Api) -> Non
     text = draft.locator(".draft-body")
     expect(text).to_contain_text("Dear Kim Nguyen,")
     expect(text).to_contain_text("I am a student at Concordia University, St. Paul majoring in "
-                                 "biology, in hopes of pursuing a career as a physician assistant.")
+                                 "biology, in hopes of becoming a physician assistant.")
     expect(text).to_contain_text("I was given your contact information by Dr. Jones.")
     expect(text).to_contain_text("a brief, 30-minute meeting in the next month")
     expect(text).to_contain_text("Maya Okafor")  # signed with her name: no signature set
