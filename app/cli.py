@@ -7,21 +7,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.orm import Session
 
-from app import migrate as migrations
-from app.accounts import service
-from app.accounts.schemas import SCOPES, ApiKeyIn, RegisterIn
-from app.config import get_settings
-from app.db import make_engine, make_sessionmaker, session_scope
-from app.errors import AppError
-from app.models import Role
-from app.webhooks.worker import Worker, start_in_background
+# `rapport --help` loads only typer: each command imports the settings, the app, the models and
+# the database layer it needs when it runs.
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from sqlalchemy.orm import Session
+
+    from app.config import Settings
+    from app.errors import AppError
+
+ROLES = ("student", "staff", "admin")  # app.models.Role, without loading the models
 
 app = typer.Typer(help="Rapport: informational interviews for students.", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -37,7 +38,15 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _describe(exc: AppError | ValidationError) -> str:
+def _settings() -> "Settings":
+    from app.config import get_settings
+
+    return get_settings()
+
+
+def _describe(exc: "AppError | ValidationError") -> str:
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
     return "; ".join([exc.detail, *(f"{f}: {m}" for f, m in exc.fields)])
@@ -54,7 +63,9 @@ def serve(
     """Serve the web app and the API, from one process or several."""
     import uvicorn
 
-    settings = get_settings()
+    from app.webhooks.worker import start_in_background
+
+    settings = _settings()
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
     processes = f" by {workers} processes" if workers > 1 else ""
@@ -79,9 +90,11 @@ def worker(
 ) -> None:
     """Send webhook deliveries and reminder emails: what is due, then whatever falls due, until
     stopped. Run as many as you like, on any machine: nothing is sent by two of them."""
+    from app.db import make_engine, make_sessionmaker
     from app.reminders.worker import ReminderWorker
+    from app.webhooks.worker import Worker
 
-    settings = get_settings()
+    settings = _settings()
     engine = make_engine(settings.database_url)
     sender = Worker(make_sessionmaker(engine), settings)
     reminders = ReminderWorker(make_sessionmaker(engine), settings)
@@ -113,22 +126,42 @@ def worker(
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date."""
-    url = get_settings().database_url
-    migrations.upgrade(url)
+    """Bring the database schema up to date. In development, the first run also writes a .env
+    file here (a secret key of its own, the database URL) for the server and this command."""
+    from app import migrate as migrations
+
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
     out.print("The database is up to date.")
+    _remember_development_settings(settings)
+
+
+def _remember_development_settings(settings: "Settings") -> None:
+    from app.config import write_development_env
+
+    if write_development_env(settings, Path(".env")):
+        out.print("Wrote .env with a new secret key and this database: `rapport` commands run "
+                  "here use them.")
 
 
 @users.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="Login email.")],
     name: Annotated[str, typer.Option(help="Full name.")],
-    role: Annotated[Role, typer.Option(help="student, staff or admin.")] = Role.student,
+    role: Annotated[str, typer.Option(click_type=click.Choice(ROLES),
+                                      help="student, staff or admin.")] = "student",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
 ) -> None:
     """Create an account (any role; registration settings do not apply)."""
+    from pydantic import ValidationError
+
+    from app.accounts import service
+    from app.accounts.schemas import RegisterIn
+    from app.errors import AppError
+    from app.models import Role
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -136,7 +169,7 @@ def users_create(
     try:
         data = RegisterIn(email=email, password=password, name=name)
         with _db() as db:
-            user = service.create_user(db, data.email, data.password, data.name, role)
+            user = service.create_user(db, data.email, data.password, data.name, Role(role))
             out.print(f"Created {user.role} {user.email} (id {user.id}).")
     except (ValidationError, AppError) as exc:
         raise _fail(_describe(exc)) from exc
@@ -146,9 +179,17 @@ def users_create(
 def api_keys_create(
     email: Annotated[str, typer.Option(help="Owner's email.")],
     name: Annotated[str, typer.Option(help="What the key is for.")],
-    scopes: Annotated[str, typer.Option(help=f"Comma-separated, from: {', '.join(SCOPES)}.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated, such as profile:read,"
+                                             "contacts:read (a wrong one is refused with the "
+                                             "list of scopes).")],
 ) -> None:
     """Create an API key and print its secret (shown once)."""
+    from pydantic import ValidationError
+
+    from app.accounts import service
+    from app.accounts.schemas import ApiKeyIn
+    from app.errors import AppError
+
     try:
         data = ApiKeyIn(name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()])
         with _db() as db:
@@ -178,6 +219,9 @@ def import_file(
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from app.accounts import service
+    from app.db import make_engine, make_sessionmaker
+    from app.errors import AppError
     from app.imports import service as imports
     from app.imports.reading import FileProblem
 
@@ -203,13 +247,13 @@ def import_file(
             try:
                 job = imports.run(db, owner, binary, target=target, fmt=format,
                                   filename=path.name, dry_run=dry_run, progress=progress,
-                                  max_rows=get_settings().import_max_contact_rows)
+                                  max_rows=_settings().import_max_contact_rows)
             except (AppError, FileProblem) as exc:
                 raise _fail(exc.message if isinstance(exc, FileProblem) else _describe(exc)) from exc
             bar.update(task, completed=size)
         if errors_csv is not None:
             with errors_csv.open("w", encoding="utf-8", newline="") as file:
-                engine = make_engine(get_settings().database_url)
+                engine = make_engine(_settings().database_url)
                 file.writelines(imports.failed_rows_csv(make_sessionmaker(engine), job.id))
                 engine.dispose()
         problems = imports.errors_of(db, job, 10)
@@ -230,9 +274,11 @@ def import_file(
 
 
 @contextmanager
-def _db() -> Iterator[Session]:
+def _db() -> Iterator["Session"]:
     """One committed unit of work against the configured database."""
-    engine = make_engine(get_settings().database_url)
+    from app.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(_settings().database_url)
     try:
         yield from session_scope(make_sessionmaker(engine))
     finally:

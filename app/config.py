@@ -1,8 +1,11 @@
 """Settings, read once from the environment (prefix ``RAPPORT_``)."""
 
 import math
+import os
+import secrets
 from datetime import date, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -260,3 +263,20 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def write_development_env(settings: Settings, path: Path) -> bool:
+    """Write ``path`` (a checkout's .env) once, in development: a secret key of its own and the
+    database URL in use, so that the server and every `rapport` command run there agree without
+    variables. An existing file is never touched. Returns whether it was written."""
+    if settings.env != "development" or path.exists():
+        return False
+    lines = [
+        "# Development settings for this checkout, written by `rapport migrate`; never overwritten.",
+        "RAPPORT_ENV=development",
+        f"RAPPORT_SECRET_KEY={secrets.token_urlsafe(48)}",
+        f"RAPPORT_DATABASE_URL={settings.database_url}",
+    ]
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write("\n".join(lines) + "\n")
+    return True

@@ -1,7 +1,10 @@
 """The `rapport` command."""
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,8 @@ from app.config import Settings, get_settings
 
 
 @pytest.fixture
-def runner(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def runner(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # a checkout of its own: `migrate` may write .env there
     monkeypatch.setenv("RAPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("RAPPORT_ENV", "development")
     get_settings.cache_clear()
@@ -65,6 +69,71 @@ def test_migrate_reports_success(runner: CliRunner) -> None:
     assert result.exit_code == 0 and "up to date" in result.output
 
 
+def test_migrate_in_development_writes_a_env_file_once(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 0 and "Wrote .env" in result.output
+    written = Path(".env").read_text()
+    assert "RAPPORT_ENV=development" in written and "RAPPORT_DATABASE_URL=" in written
+    secret = next(line for line in written.splitlines() if line.startswith("RAPPORT_SECRET_KEY="))
+    assert len(secret.partition("=")[2]) >= 32
+    assert Path(".env").stat().st_mode & 0o077 == 0  # the secret is the owner's alone
+
+    Path(".env").write_text(written + "RAPPORT_REGISTRATION=closed\n")  # edited by hand
+    again = runner.invoke(cli, ["migrate"])
+    assert again.exit_code == 0 and "Wrote .env" not in again.output
+    assert Path(".env").read_text() == written + "RAPPORT_REGISTRATION=closed\n"
+
+
+def test_migrate_in_production_writes_no_env_file(runner: CliRunner,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAPPORT_ENV", "production")
+    monkeypatch.setenv("RAPPORT_SECRET_KEY", "a-production-secret-of-at-least-32-characters")
+    result = runner.invoke(cli, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert not Path(".env").exists()
+
+
+def test_users_create_needs_nothing_but_the_env_file_from_migrate(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, database_url: str, client: TestClient
+) -> None:
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0  # what `make run` does first
+    for name in ("RAPPORT_ENV", "RAPPORT_DATABASE_URL", "RAPPORT_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+
+    result = runner.invoke(cli, ["users", "create", "--email", "admin@uni.edu", "--name",
+                                 "Admin", "--role", "admin", "--password-stdin"],
+                           input="a long admin password\n")
+    assert result.exit_code == 0, result.output
+    settings = Settings()  # what the server started here reads
+    assert settings.env == "development" and settings.database_url == database_url
+    response = client.post("/api/v1/auth/login",
+                           json={"email": "admin@uni.edu", "password": "a long admin password"})
+    assert response.status_code == 200 and response.json()["role"] == "admin"
+
+
+def test_users_create_offers_the_roles_there_are() -> None:
+    from app.cli import ROLES
+    from app.models import Role
+
+    assert tuple(Role) == ROLES
+
+
+def test_help_loads_neither_the_app_nor_the_database_layer() -> None:
+    probe = ("import sys\n"
+             "from typer.testing import CliRunner\n"
+             "from app.cli import app\n"
+             "result = CliRunner().invoke(app, ['--help'])\n"
+             "assert result.exit_code == 0 and 'users' in result.output\n"
+             "heavy = ('fastapi', 'sqlalchemy', 'pydantic', 'app.main', 'app.models', "
+             "'app.imports', 'alembic')\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+             "or m.startswith(heavy)))\n")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
+
+
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What `rapport serve` asked of uvicorn, and how many webhook senders it started here
@@ -75,7 +144,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["senders"] += 1
         return threading.Event()
 
-    monkeypatch.setattr("app.cli.start_in_background", start_sender)
+    monkeypatch.setattr("app.webhooks.worker.start_in_background", start_sender)
     monkeypatch.setattr("uvicorn.run", lambda app, **options: seen.update(app=app, **options))
     return seen
 

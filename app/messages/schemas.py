@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
-from app.messages.templating import FIELD_NAMES
+from app.messages.templating import FIELD_NAMES, to_plain
 from app.models import Channel, Kind, MessageStatus
 from app.schemas import Input, storable
 
@@ -13,6 +13,11 @@ Id = Annotated[str, Field(min_length=1, max_length=26)]
 Subject = Annotated[str, Field(max_length=2000)]
 Body = Annotated[str, Field(max_length=10_000)]
 TemplateName = Annotated[str, Field(min_length=1, max_length=100)]
+TextFormat = Annotated[Literal["jinja", "plain"], Field(
+    description="How `subject` and `body` are written: `jinja`, the template source "
+                "(`{{ student.major }}`, `{% if %}`, filters), or `plain`, words with each field "
+                "as its name in square brackets (`[your major]`, as `plain_body` shows them). "
+                "Either way the template is stored, and returned, as its source.")]
 
 
 class TemplateIn(Input):
@@ -20,6 +25,7 @@ class TemplateIn(Input):
     name: TemplateName
     subject: Subject = ""
     body: Annotated[str, Field(min_length=1, max_length=10_000)]
+    format: TextFormat = "jinja"
 
 
 class TemplatePatch(Input):
@@ -27,6 +33,7 @@ class TemplatePatch(Input):
     name: TemplateName | None = None
     subject: Subject | None = None
     body: Annotated[str, Field(min_length=1, max_length=10_000)] | None = None
+    format: TextFormat = "jinja"
 
 
 class TemplateOut(BaseModel):
@@ -41,6 +48,23 @@ class TemplateOut(BaseModel):
     is_default: bool
     created_at: datetime
     updated_at: datetime
+
+    def _plain(self) -> tuple[str, str] | None:
+        subject, body = to_plain(self.subject), to_plain(self.body)
+        return None if subject is None or body is None else (subject, body)
+
+    @computed_field(description="The subject in plain words, fields in square brackets "
+                                "(`[your major]`); null when the template uses conditions or "
+                                "filters, which only its source can show.")
+    def plain_subject(self) -> str | None:
+        plain = self._plain()
+        return plain[0] if plain else None
+
+    @computed_field(description="The body in plain words, like `plain_subject`; null when the "
+                                "template uses conditions or filters.")
+    def plain_body(self) -> str | None:
+        plain = self._plain()
+        return plain[1] if plain else None
 
 
 class DraftIn(Input):
@@ -86,6 +110,7 @@ class MessageIn(DraftIn):
         description="Template text used instead of the template's subject (plain text is fine).")] = None
     body: Annotated[Body | None, Field(
         description="Template text used instead of the template's body (plain text is fine).")] = None
+    format: TextFormat = "jinja"
     status: Annotated[Literal["draft", "sent"], Field(
         description="`sent` records at once a message already sent.")] = "draft"
 

@@ -94,16 +94,34 @@ def templates_by_kind(db: Session, owner: User) -> dict[str, list[Template]]:
     return grouped
 
 
+SOURCE_CHARACTERS = {"subject": SUBJECT_CHARACTERS, "body": 10_000}
+
+
+def _as_source(values: dict[str, Any], text_format: str) -> dict[str, Any]:
+    """Template text written in plain words ("[your major]") as the source it stands for."""
+    if text_format != "plain":
+        return values
+    values = {k: templating.to_source(v) if k in SOURCE_CHARACTERS and v is not None else v
+              for k, v in values.items()}
+    for field, most in SOURCE_CHARACTERS.items():
+        if len(values.get(field) or "") > most:
+            raise ValidationFailed(fields=[(field, f"With its fields written out this is more "
+                                                   f"than {most:,} characters; shorten it.")])
+    return values
+
+
 def create_template(db: Session, owner: User, data: TemplateIn) -> Template:
-    templating.check({"subject": data.subject, "body": data.body})
-    template = Template(owner_id=owner.id, **data.model_dump())
+    values = _as_source(data.model_dump(exclude={"format"}), data.format)
+    templating.check({"subject": values["subject"], "body": values["body"]})
+    template = Template(owner_id=owner.id, **values)
     db.add(template)
     db.flush()
     return template
 
 
 def update_template(db: Session, template: Template, changes: TemplatePatch) -> Template:
-    values = changes.model_dump(exclude_unset=True, exclude_none=True)
+    values = _as_source(changes.model_dump(exclude_unset=True, exclude_none=True,
+                                           exclude={"format"}), changes.format)
     templating.check({k: v for k, v in values.items() if k in {"subject", "body"}})
     for field, value in values.items():
         setattr(template, field, value)
@@ -201,10 +219,8 @@ def _sources(db: Session, owner: User, data: MessageIn) -> tuple[Template, dict[
     else:
         template = default_template(db, data.kind)
     sources = {"subject": template.subject, "body": template.body}
-    if data.subject is not None:
-        sources["subject"] = data.subject
-    if data.body is not None:
-        sources["body"] = data.body
+    given = _as_source({"subject": data.subject, "body": data.body}, data.format)
+    sources.update({k: v for k, v in given.items() if v is not None})
     return template, sources
 
 

@@ -12,8 +12,13 @@ A template is Jinja text such as ``Dear {{ contact.full_name }}``. Two fences ke
 
 A value the student has not given yet renders as a visible placeholder (``[your major]``),
 never as a hole, and the checks report it.
+
+The same bracketed names are how a student writes a template in plain words: ``to_source`` turns
+"majoring in [your major]" into Jinja and ``to_plain`` turns it back, for any template made only
+of text and fields; one with conditions or filters has no plain form and is edited as written.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -243,6 +248,8 @@ def _compile(source: str) -> Any:
 
 # Values to try a template with before it is saved: every field given.
 SAMPLE = {ns: {name: label for name, label in names.items()} for ns, names in FIELDS.items()}
+# How a template reads with every field given, each shown by its name: "majoring in [your major]".
+READING = {ns: {name: f"[{label}]" for name, label in names.items()} for ns, names in FIELDS.items()}
 
 
 def check(fields: Mapping[str, str]) -> None:
@@ -272,3 +279,59 @@ def render(fields: Mapping[str, str], context: Mapping[str, Mapping[str, str]]) 
         raise ValidationFailed("This template cannot be used: " + problems[0][1],
                                code="template_error", fields=problems)
     return out
+
+
+# --- plain words ---
+
+_BRACE = '{{ "{" }}'  # a "{" that would otherwise open a tag
+_PLAIN_PARTS = re.compile(r"\[(" + "|".join(map(re.escape, PLACEHOLDERS)) + r")\]")
+
+
+def _literal(text: str, before_field: bool) -> str:
+    text = re.sub(r"\{(?=[{%#])", lambda _: _BRACE, text)
+    return text[:-1] + _BRACE if before_field and text.endswith("{") else text
+
+
+def to_source(plain: str) -> str:
+    """Plain words → template source: "[your major]" becomes ``{{ student.major }}``, and
+    anything else stays text exactly as typed, braces included."""
+    plain = plain.replace("\r\n", "\n").replace("\r", "\n")  # as the parser reads line ends
+    out, start = [], 0
+    for match in _PLAIN_PARTS.finditer(plain):
+        out.append(_literal(plain[start:match.start()], before_field=True))
+        out.append("{{ " + PLACEHOLDERS[match.group(1)] + " }}")
+        start = match.end()
+    out.append(_literal(plain[start:], before_field=False))
+    return "".join(out)
+
+
+def _parse(source: str) -> nodes.Template | None:
+    try:
+        return _ENV.parse(source)
+    except (TemplateSyntaxError, RecursionError, SyntaxError, MemoryError):
+        return None
+
+
+def to_plain(source: str) -> str | None:
+    """Template source → plain words, or None when plain words cannot say the same: conditions,
+    filters, or text that would read as a field. ``to_source`` of the result is the same template
+    (only the spacing inside its tags and the line endings may differ)."""
+    tree = _parse(source)
+    if tree is None or "{#" in source:  # a comment has no place in the tree, nor in plain words
+        return None
+    parts = []
+    for output in tree.body:
+        if not isinstance(output, nodes.Output):
+            return None
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append(node.data)
+            elif (isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name)
+                  and node.attr in FIELDS.get(node.node.name, {})):
+                parts.append(f"[{FIELDS[node.node.name][node.attr]}]")
+            elif isinstance(node, nodes.Const) and node.value == "{":
+                parts.append("{")
+            else:
+                return None
+    plain = "".join(parts)
+    return plain if _parse(to_source(plain)) == tree else None

@@ -166,6 +166,7 @@ def open_compose_with_gaps(page: Page, base_url: str) -> None:
 
 def open_compose_after_a_template_error(page: Page, base_url: str) -> None:
     open_compose(page, base_url)
+    page.get_by_text("Advanced: change the template's words").click()
     page.get_by_label("Message", exact=True).fill("{{ cycler.__init__.__globals__ }}")
     expect(page.locator("#draft").get_by_role("alert")).to_contain_text("is not a field")
 

@@ -265,7 +265,9 @@ def test_the_draft_follows_the_fields_and_the_template_as_they_are_typed(api: Ap
     # Only for this message: the profile keeps its major.
     assert api.get("/api/v1/me")["major"] == "biology"
 
-    # The template's words: asking for an internship is not an informational interview.
+    # The template's words, under Advanced (the default has conditions): asking for an
+    # internship is not an informational interview.
+    page.get_by_text("Advanced: change the template's words").click()
     body = page.get_by_label("Message", exact=True)
     body.press("Control+End")
     body.press_sequentially("\n\nP.S. Is your department offering internships next summer?")
@@ -277,7 +279,7 @@ def test_the_draft_follows_the_fields_and_the_template_as_they_are_typed(api: Ap
     expect(mail_link).to_have_attribute("href", re.compile(r"internships%20next%20summer%3F$"))
 
     # The subject too.
-    subject = page.get_by_label("Subject")
+    subject = page.get_by_label(re.compile(r"^Subject"))
     subject.fill("A question from a {{ student.major }} student")
     expect(draft.locator(".draft-subject")).to_have_text(
         "Subject A question from a chemistry student")
@@ -313,6 +315,7 @@ def test_unsafe_template_text_is_refused_in_the_draft_and_fixing_it_restores_it(
     seen = watch(page)
     draft = page.locator("#draft")
     alert = draft.get_by_role("alert")
+    page.get_by_text("Advanced: change the template's words").click()
     body = page.get_by_label("Message", exact=True)
 
     for source, refusal in UNSAFE:
