@@ -52,7 +52,9 @@ def settings_page(
 ) -> Response:
     form: dict[str, Any] = UserOut.model_validate(principal.user).model_dump()
     return render(request, "accounts/settings.html", {
-        "form": form, "password_changed": password_changed, "keys_revoked": keys_revoked})
+        "form": form, "password_changed": password_changed, "keys_revoked": keys_revoked,
+        # An account made by single sign-on has no password of its own to change.
+        "has_password": bool(principal.user.password_hash)})
 
 
 @router.get("/settings/career-sentence", response_class=HTMLResponse)

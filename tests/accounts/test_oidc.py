@@ -399,6 +399,7 @@ def test_the_login_page_shows_only_the_university_button_when_password_login_is_
     page = sso_only.get("/login").text
     assert "Sign in with Example University" in page
     assert 'name="password"' not in page and "Create an account" not in page
+    assert 'href="/register"' not in page  # nor in the header: registering is closed
     admin_page = sso_only.get("/login?with=password").text
     assert "Sign in with Example University" in admin_page and 'name="password"' in admin_page
 
@@ -500,3 +501,9 @@ def test_single_sign_on_settings_are_checked_together(
                              oidc_staff_values="a,b")
     assert settings.oidc_email_domains == ["uni.edu", "alumni.uni.edu"]
     assert settings.oidc_staff_values == ["a", "b"]
+
+
+def test_an_account_made_by_sign_in_has_no_password_form(browser: TestClient) -> None:
+    sign_in(browser)
+    page = browser.get("/settings").text
+    assert "Rapport keeps no password for you" in page and 'id="password-form"' not in page
