@@ -29,6 +29,7 @@ from sqlalchemy import Select, and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import leases
 from app.config import Settings
 from app.db import new_token, utcnow
 from app.models import (
@@ -220,33 +221,13 @@ class ReminderWorker:
         return (select(ReminderEmail.id)
                 .where(ReminderEmail.status == EmailStatus.pending,
                        ReminderEmail.next_attempt_at <= now,
-                       or_(ReminderEmail.claimed_until.is_(None),
-                           ReminderEmail.claimed_until < now))
+                       leases.unclaimed(ReminderEmail, now))
                 .order_by(ReminderEmail.next_attempt_at, ReminderEmail.id))
 
     def claim(self) -> str | None:
         """Take the lease of one email that is due; its id, or None when none is."""
         now = self.clock()
-        lease = {"claimed_by": self.name, "claimed_until": now + self.lease}
-        with self.sessions() as db, db.begin():
-            if db.get_bind().dialect.name == "postgresql":
-                found = db.scalar(self._due(now).limit(1)
-                                  .with_for_update(skip_locked=True, of=ReminderEmail))
-                if found is not None:
-                    db.execute(update(ReminderEmail).where(ReminderEmail.id == found)
-                               .values(**lease))
-                return found
-            for candidate in db.scalars(self._due(now).limit(20)):
-                taken = db.execute(
-                    update(ReminderEmail)
-                    .where(ReminderEmail.id == candidate,
-                           ReminderEmail.status == EmailStatus.pending,
-                           or_(ReminderEmail.claimed_until.is_(None),
-                               ReminderEmail.claimed_until < now))
-                    .values(**lease))
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    return str(candidate)
-        return None
+        return leases.claim(self.sessions, ReminderEmail, self._due(now), now, self.name, self.lease)
 
     # --- sending ---
 

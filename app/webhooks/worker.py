@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import leases
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, new_token, utcnow
 from app.models import DeliveryStatus, Webhook, WebhookDelivery
@@ -70,33 +71,13 @@ class Worker:
         return (select(WebhookDelivery.id).join(Webhook)
                 .where(WebhookDelivery.status == DeliveryStatus.pending,
                        WebhookDelivery.next_attempt_at <= now, Webhook.active.is_(True),
-                       or_(WebhookDelivery.claimed_until.is_(None),
-                           WebhookDelivery.claimed_until < now))
+                       leases.unclaimed(WebhookDelivery, now))
                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id))
 
     def claim(self) -> str | None:
         """Take the lease of one delivery that is due; its id, or None when none is."""
         now = self.clock()
-        lease = {"claimed_by": self.name, "claimed_until": now + self.lease}
-        with self.sessions() as db, db.begin():
-            if db.get_bind().dialect.name == "postgresql":
-                found = db.scalar(self._due(now).limit(1)
-                                  .with_for_update(skip_locked=True, of=WebhookDelivery))
-                if found is not None:
-                    db.execute(update(WebhookDelivery).where(WebhookDelivery.id == found)
-                               .values(**lease))
-                return found
-            for candidate in db.scalars(self._due(now).limit(20)):
-                taken = db.execute(
-                    update(WebhookDelivery)
-                    .where(WebhookDelivery.id == candidate,
-                           WebhookDelivery.status == DeliveryStatus.pending,
-                           or_(WebhookDelivery.claimed_until.is_(None),
-                               WebhookDelivery.claimed_until < now))
-                    .values(**lease))
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    return str(candidate)
-        return None
+        return leases.claim(self.sessions, WebhookDelivery, self._due(now), now, self.name, self.lease)
 
     # --- sending ---
 
