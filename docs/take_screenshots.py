@@ -111,6 +111,8 @@ def message_pages(page: Page, base: str, suffix: str) -> None:
     if not suffix:
         page.goto(f"{base}/messages/templates")
         shoot(page, "templates")
+        page.goto(f"{base}/messages/templates/new")
+        shoot(page, "template-editor")
 
 
 def import_pages(page: Page, base: str, suffix: str) -> None:
@@ -288,6 +290,10 @@ def main() -> None:
                 page.click("#key-form button[type=submit]")
                 page.wait_for_selector("#new-key-secret")
                 shoot(page, f"api-keys{suffix}")
+                page.goto(f"{base}/settings/reminders")
+                page.click("text=Turn the calendar feed on")
+                page.wait_for_selector("#feed-url")
+                shoot(page, f"reminders{suffix}")
                 add_contacts(page, base)
                 page.goto(f"{base}/contacts")
                 shoot(page, f"contacts{suffix}")
