@@ -70,6 +70,17 @@ def written_day(value: Any) -> Any:
     raise ValueError("Enter a day as YYYY-MM-DD, such as 2026-05-01.")
 
 
+# Moments and days a person could mean. Beyond them a date is a typing slip, and years near 1 or
+# 9999 break time-zone arithmetic (calendars, reminders, lists in the student's zone).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def plausible(value: date | None) -> date | None:
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"Enter a date between the years {FIRST_YEAR} and {LAST_YEAR}.")
+    return value
+
+
 def _optional_moment(value: Any) -> Any:
     value = blank_is_none(value)
     return None if value is None else written_moment(value)
@@ -77,10 +88,10 @@ def _optional_moment(value: Any) -> Any:
 
 # A moment; one without an offset (as a browser's datetime-local sends it) is read in the
 # student's own time zone by ``in_utc``.
-When = Annotated[datetime | None, BeforeValidator(_optional_moment)]
+When = Annotated[datetime | None, BeforeValidator(_optional_moment), AfterValidator(plausible)]
 # A moment in a query string: only as written in ISO 8601, never a number.
-StrictWhen = Annotated[datetime, BeforeValidator(written_moment)]
-StrictDay = Annotated[date, BeforeValidator(written_day)]
+StrictWhen = Annotated[datetime, BeforeValidator(written_moment), AfterValidator(plausible)]
+StrictDay = Annotated[date, BeforeValidator(written_day), AfterValidator(plausible)]
 
 
 def in_utc(moment: datetime | None, zone: str) -> datetime | None:

@@ -262,7 +262,7 @@ def verify_id_token(settings: Settings, id_token: str, nonce: str,
         keys = _keys(settings, meta, refresh=True)  # a key rotated in since they were read
     try:
         token = jwt.decode(id_token, keys, algorithms=allowed)
-    except JoseError as exc:
+    except (JoseError, ValueError, TypeError) as exc:
         raise _invalid(" (its signature does not match the university's keys)") from exc
     claims = CodeIDToken(token.claims, token.header, options={
         "iss": {"essential": True, "value": meta["issuer"]},
@@ -470,7 +470,7 @@ def read_link_token(settings: Settings, value: str | None) -> tuple[str, Person]
         who = Person(issuer=claims["iss"], subject=claims["sub"], email=claims["email"],
                      name=claims["name"], role=Role(claims["role"]) if claims["role"] else None)
         return str(claims["uid"]), who
-    except (JoseError, KeyError, ValueError) as exc:
+    except (JoseError, KeyError, ValueError, TypeError) as exc:  # a cookie someone made up
         raise SignInFailed(LINK_EXPIRED, code="sso_link_expired") from exc
 
 

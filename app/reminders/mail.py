@@ -34,6 +34,11 @@ def server(url: str) -> Server:
                   user=unquote(parts.username or ""), password=unquote(parts.password or ""))
 
 
+def one_line(text: str) -> str:
+    """A header's text: a name or a task's title may hold line breaks, which a header cannot."""
+    return " ".join(text.split())
+
+
 def sender_domain(settings: Settings) -> str:
     return parseaddr(settings.mail_from)[1].rpartition("@")[2] or "rapport"
 
@@ -45,8 +50,8 @@ def message(settings: Settings, *, email_id: str, to_name: str, to_address: str,
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     local, _, domain = to_address.rpartition("@")
-    msg["To"] = Address(display_name=to_name, username=local, domain=domain)
-    msg["Subject"] = subject
+    msg["To"] = Address(display_name=one_line(to_name), username=local, domain=domain)
+    msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = f"<reminder-{email_id}@{sender_domain(settings)}>"
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
@@ -132,6 +137,9 @@ def describe(exc: BaseException) -> str:
     """An SMTP failure in a line a person reads: the server's own answer when it gave one."""
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # staff read this: never the address
+        return "The address was refused for now: " + "; ".join(
+            f"{code} {_text(error)}" for code, error in exc.recipients.values())
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 

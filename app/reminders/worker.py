@@ -242,12 +242,18 @@ class ReminderWorker:
             wanted = prefs is not None and (prefs.digest if email.kind == EmailKind.digest
                                             else prefs.notices)
             what = "digest" if email.kind == EmailKind.digest else "notices"
-            msg = mail.message(
-                self.settings, email_id=email.id, to_name=user.name if user else "",
-                to_address=email.to_address, subject=email.subject, text=email.text,
-                html=email.html, unsubscribe_url=service.unsubscribe_url(
-                    self.settings, email.user_id, what))
             attempts = email.attempts
+            try:
+                msg = mail.message(
+                    self.settings, email_id=email.id, to_name=user.name if user else "",
+                    to_address=email.to_address, subject=email.subject, text=email.text,
+                    html=email.html, unsubscribe_url=service.unsubscribe_url(
+                        self.settings, email.user_id, what))
+                unwritable = ""
+            except (ValueError, TypeError) as exc:  # an email no server would ever take
+                unwritable = f"Could not be written: {exc}"[:300]
+        if unwritable:
+            return self.record(email_id, attempts, EmailStatus.failed, unwritable)
         if not wanted:  # turned off after it was planned
             self.record(email_id, attempts, EmailStatus.skipped, "")
             return EmailStatus.skipped

@@ -207,6 +207,10 @@ def test_a_forged_link_cookie_is_refused(browser: TestClient, sso_app: FastAPI) 
     browser.cookies.set("rapport_oidc_link", "eyJhbGciOiJIUzI1NiJ9.e30.forged")
     response = browser.post("/api/v1/auth/oidc/link", json={"password": PASSWORD})
     assert response.status_code == 400 and response.json()["error"] == "sso_link_expired"
+    # A token whose header is not what a JWT library expects: refused the same way, not a 500.
+    browser.cookies.set("rapport_oidc_link", "eyJhbGciOiJIUzI1NiIsImNyaXQiOjF9.e30.AA")
+    odd = browser.post("/api/v1/auth/oidc/link", json={"password": PASSWORD})
+    assert odd.status_code == 400 and odd.json()["error"] == "sso_link_expired"
     assert identities(sso_app) == 0
 
 

@@ -1,6 +1,7 @@
 """The morning digest through a real SMTP server: at 08:00 in each student's own zone, once a
 day, only on days with something to say, with a link that turns it off in one click."""
 
+import smtplib
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import EmailStatus, ReminderEmail
+from app.reminders import mail
 from tests.reminders.conftest import (
     SITE,
     Clock,
@@ -190,3 +192,26 @@ def test_without_smtp_settings_nothing_is_sent_and_the_page_says_so(
     assert mailbox.messages == []
     assert "Email is not set up on this Rapport" in client.get("/settings/reminders").text
     assert client.get("/api/v1/me/reminders").json()["email_available"] is False
+
+
+def test_line_breaks_in_a_name_or_a_title_do_not_stop_the_email(
+        mail_app: FastAPI, mail_client: TestClient, mailbox: Mailbox) -> None:
+    """Headers cannot hold a line break; the API lets names and titles have one."""
+    user = student(mail_client, "amelie@uni.edu", "Amélie Durand", "Europe/Paris")
+    assert mail_client.patch("/api/v1/me", json={"name": "Amélie\nDurand"}).status_code == 200
+    laura = contact(mail_client, "Laura", "Haddad")
+    add_task(mail_app, user["id"], "Thank Laura\nHaddad", PARIS_8AM + timedelta(hours=20),
+             kind="thank_you", contact_id=laura["id"])
+    add_task(mail_app, user["id"], "Call\r\nthe alumni office", PARIS_8AM + timedelta(hours=8))
+    worker(mail_app, mailbox, Clock(PARIS_8AM)).drain()
+    sent = mailbox.to("amelie@uni.edu")
+    assert sent and all("\n" not in str(m["Subject"]) for m in sent)
+    assert "Amélie Durand" in str(sent[0]["To"])
+    with Session(mail_app.state.engine) as db:
+        assert {e.status for e in db.scalars(select(ReminderEmail))} == {EmailStatus.sent}
+
+
+def test_staff_never_read_a_students_address_in_an_smtp_error() -> None:
+    refused = smtplib.SMTPRecipientsRefused({"amelie@uni.edu": (450, b"4.2.1 Mailbox busy")})
+    said = mail.describe(refused)
+    assert "amelie" not in said and "450 4.2.1 Mailbox busy" in said

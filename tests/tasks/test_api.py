@@ -97,6 +97,20 @@ def test_a_tasks_due_moment_is_written_never_a_number(me: TestClient, value: obj
     assert [f["field"] for f in response.json()["fields"]] == ["due_at"]
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00",
+                                   "1899-12-31", "2201-01-01T00:00:00Z"])
+def test_a_moment_no_one_could_mean_is_refused_naming_it(me: TestClient, value: str) -> None:
+    """Far-off years would break every list, email and calendar that shows the task in the
+    student's own zone."""
+    me.patch("/api/v1/me", json={"timezone": "America/New_York"})
+    made = me.post("/api/v1/tasks", json={"title": "Call Ana", "due_at": value})
+    listed = me.get("/api/v1/tasks", params={"due_before": value})
+    for response, field in ((made, "due_at"), (listed, "due_before")):
+        assert response.status_code == 422, response.text
+        assert [f["field"] for f in response.json()["fields"]] == [field]
+        assert "between the years 1900 and 2200" in response.json()["fields"][0]["message"]
+
+
 def test_due_before_and_after_filter_by_an_iso_8601_moment(me: TestClient) -> None:
     add(me, "early", datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
     add(me, "late", datetime(2026, 5, 1, 10, 0, tzinfo=UTC))
