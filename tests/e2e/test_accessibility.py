@@ -447,7 +447,7 @@ def open_stats(page: Page, base_url: str) -> None:
     student_engagement(page, base_url)
     page.goto(f"{base_url}/stats")
     expect(page.get_by_role("heading", level=1)).to_have_text("Student engagement")
-    expect(page.locator("svg.chart")).to_have_count(4)
+    expect(page.locator("svg.chart")).to_have_count(5)
 
 
 def open_stats_without_activity(page: Page, base_url: str) -> None:

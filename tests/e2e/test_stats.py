@@ -1,4 +1,4 @@
-"""Career-services staff open the engagement page in a real browser: four charts of the month's
+"""Career-services staff open the engagement page in a real browser: five charts of the month's
 activity with their tables, the alumni students reached, replies by template, another range of
 months, and more alumni loaded in place."""
 
