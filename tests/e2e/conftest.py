@@ -11,12 +11,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import PASSWORD
 from tests.live import serve
+
+# What a page shows after an answer may take a while on a busy machine: wait up to 10 s, as
+# actions do (each context's default timeout), rather than Playwright's 5 s.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
