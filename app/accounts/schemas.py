@@ -56,7 +56,7 @@ def _known_timezone(value: str | None) -> str | None:
     return value
 
 
-TimeZone = Annotated[str | None, BeforeValidator(blank_is_none), Field(max_length=64),
+TimeZone = Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(blank_is_none),
                      AfterValidator(_known_timezone)]
 
 

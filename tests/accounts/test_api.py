@@ -44,6 +44,9 @@ def test_register_takes_the_time_zone_the_browser_reports(client: TestClient) ->
         "email": "eve@uni.edu", "password": PASSWORD, "name": "Eve", "timezone": "Mars/Olympus"})
     assert response.status_code == 422
     assert response.json()["fields"][0]["field"] == "timezone"
+    response = client.post("/api/v1/auth/register", json={
+        "email": "ann@uni.edu", "password": PASSWORD, "name": "Ann", "timezone": None})
+    assert response.status_code == 201 and response.json()["timezone"] == "UTC"
 
 
 def test_registering_in_a_browser_that_was_logged_in_ends_that_session(
