@@ -5,7 +5,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -134,6 +134,54 @@ def migrate() -> None:
     migrations.upgrade(settings.database_url)
     out.print("The database is up to date.")
     _remember_development_settings(settings)
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="The file to write (never one "
+                                         "that exists).")],
+) -> None:
+    """Copy a live SQLite database to PATH while the app keeps running, and check the copy.
+    On PostgreSQL, prints the pg_dump command to use instead."""
+    import os
+    import shlex
+    import sqlite3
+
+    from sqlalchemy.engine import URL, make_url
+
+    url = make_url(_settings().database_url)
+    if url.get_backend_name() != "sqlite":
+        target = URL.create(url.get_backend_name(), url.username, None, url.host, url.port,
+                            url.database, url.query)
+        err.print("[red]Error:[/red] rapport backup copies SQLite databases; on PostgreSQL "
+                  "use pg_dump (it reads the password from PGPASSWORD or ~/.pgpass):\n"
+                  f"  pg_dump --format=custom --file {shlex.quote(str(path))} "
+                  f"{shlex.quote(target.render_as_string())}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=1)
+    source = Path(url.database or "")
+    if not url.database or url.database == ":memory:" or not source.is_file():
+        raise _fail(f"There is no database file at {source} to back up.")
+    if path.exists():
+        raise _fail(f"{path} exists: give a new file name.")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        # One step: the copy is the database as it was when the backup began, while the app
+        # goes on writing (WAL).
+        with closing(sqlite3.connect(source, timeout=30)) as live, \
+                closing(sqlite3.connect(partial)) as copy:
+            live.backup(copy)
+            problems = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+        if problems != ["ok"]:
+            raise _fail(f"The copy failed its integrity check: {'; '.join(problems[:5])}")
+        if path.exists():
+            raise _fail(f"{path} exists: give a new file name.")
+        os.replace(partial, path)
+    except (sqlite3.Error, OSError) as exc:
+        raise _fail(f"The backup failed: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    out.print(f"Backed up {source} to {path} (integrity check: ok).", highlight=False)
 
 
 def _remember_development_settings(settings: "Settings") -> None:

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # The moment the worker takes as now for reminders (ISO 8601 with an offset), to rehearse a
     # morning; empty: the clock.
     reminders_now: datetime | None = None
+    # Forgotten passwords (with email on): how long a reset link works, and how many links an
+    # hour one address may ask for, and one account (whoever asks).
+    password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    password_reset_max_per_account: int = Field(default=3, ge=1)
+    password_reset_max_per_address: int = Field(default=20, ge=1)
 
     # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
     # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +182,79 @@ def test_serve_serves_from_one_process_by_default(runner: CliRunner,
 def test_serve_refuses_zero_workers(runner: CliRunner, served: dict[str, Any]) -> None:
     result = runner.invoke(cli, ["serve", "--workers", "0"])
     assert result.exit_code == 2 and "app" not in served
+
+
+def _sqlite_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, str]:
+    """`rapport` on a SQLite database of its own, whichever database the other tests use."""
+    from app import migrate
+
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    migrate.upgrade(url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAPPORT_DATABASE_URL", url)
+    monkeypatch.setenv("RAPPORT_ENV", "development")
+    get_settings.cache_clear()
+    return CliRunner(), url
+
+
+def test_backup_copies_a_live_sqlite_database(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
+    from app.models import User
+
+    runner, url = _sqlite_runner(tmp_path, monkeypatch)
+    engine = make_engine(url)
+
+    def add(db: Session, n: int) -> None:
+        db.add(User(email=f"student{n}@uni.edu", password_hash="x", name=f"Student {n}"))
+        db.commit()
+
+    with Session(engine) as db:
+        for n in range(50):
+            add(db, n)
+    stop, written = threading.Event(), [50]
+
+    def keep_writing() -> None:
+        with Session(engine) as db:
+            while not stop.is_set():
+                add(db, written[0])
+                written[0] += 1
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        result = runner.invoke(cli, ["backup", "copy.db"])
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "integrity check: ok" in result.output
+
+    with closing(sqlite3.connect(tmp_path / "copy.db")) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        emails = {row[0] for row in copy.execute("SELECT email FROM users")}
+    assert {f"student{n}@uni.edu" for n in range(50)} <= emails
+    assert len(emails) <= written[0]
+    assert not list(tmp_path.glob(".copy.db*"))  # nothing left half-written
+
+    again = runner.invoke(cli, ["backup", "copy.db"])
+    assert again.exit_code == 1 and "exists" in again.output
+
+
+def test_backup_on_postgresql_points_to_pg_dump(runner: CliRunner,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAPPORT_DATABASE_URL",
+                       "postgresql+psycopg://rapport:s3cret-word@db.uni.edu:5433/rapport")
+    get_settings.cache_clear()
+    result = runner.invoke(cli, ["backup", "rapport.dump"])
+    assert result.exit_code == 1
+    assert ("pg_dump --format=custom --file rapport.dump "
+            "postgresql://rapport@db.uni.edu:5433/rapport") in result.output
+    assert "s3cret-word" not in result.output
+    assert not Path("rapport.dump").exists()

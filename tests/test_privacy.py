@@ -15,10 +15,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.accounts import password_reset
 from app.directory import service as directory
 from app.models import ReminderPreference, User, WebhookDelivery
 from app.webhooks import service as webhooks
-from tests.conftest import api_key, signed_in
+from tests.conftest import api_key, login, signed_in
 from tests.imports.helpers import make_staff
 
 SECRET_WORD = "Zanzibarian"
@@ -255,3 +256,37 @@ def test_staff_figures_count_a_student_without_showing_anything_of_theirs(
         assert SECRET_WORD not in response.text and SECRET_WORD.lower() not in response.text, url
         for key in ("contact_id", "template_id", "message_id", "interview_id"):
             assert maya_owns[key] not in response.text, (url, key)
+
+
+def test_a_password_reset_token_opens_no_one_elses_account(
+    app: FastAPI, make_client: Callable[[], TestClient]
+) -> None:
+    """Maya's reset link sets Maya's password and nobody else's, and logs no one in: not the
+    browser that used it, and no other student's session changes."""
+    maya, jon = make_client(), make_client()
+    signed_in(maya)
+    signed_in(jon, email="jon@uni.edu", name="Jon Park")
+    with_email = app.state.settings.model_copy(update={
+        "smtp_url": "smtp://127.0.0.1:25", "mail_from": "Rapport <rapport@uni.edu>"})
+    with Session(app.state.engine) as db:
+        msg = password_reset.request_reset(db, with_email, "maya@uni.edu", "198.51.100.7")
+    assert msg is not None
+    body = msg.get_body(("plain",))
+    assert body is not None
+    token = re.search(r"reset-password\?token=([\w-]+)", body.get_content())
+    assert token is not None
+
+    jon_elsewhere = make_client()
+    login(jon_elsewhere, email="jon@uni.edu")
+    response = jon.post("/api/v1/auth/password-reset/confirm", json={
+        "token": token.group(1), "password": "jon took over maya"})
+    assert response.status_code == 204 and "X-CSRF-Token" not in response.headers
+    assert jon.cookies.get("rapport_session") is None  # no session given, his own cookie gone
+    assert jon_elsewhere.get("/api/v1/me").json()["email"] == "jon@uni.edu"
+    assert maya.get("/api/v1/me").status_code == 401  # Maya's sessions ended
+    other = make_client()
+    assert other.post("/api/v1/auth/login", json={
+        "email": "jon@uni.edu", "password": "jon took over maya"}).status_code == 401
+    assert other.post("/api/v1/auth/login", json={
+        "email": "maya@uni.edu", "password": "jon took over maya"}).json()["email"] == \
+        "maya@uni.edu"

@@ -24,7 +24,9 @@ NO_ID = "01nonexistent0000000000000"
 
 # Routes anyone may call, and routes a key may never call (they manage credentials).
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/register"),
-          ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/oidc/link")}
+          ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/oidc/link"),
+          ("POST", "/api/v1/auth/password-reset"),
+          ("POST", "/api/v1/auth/password-reset/confirm")}
 SESSION_ONLY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password"),
                 ("GET", "/api/v1/api-keys"), ("POST", "/api/v1/api-keys"),
                 ("DELETE", "/api/v1/api-keys/{key_id}"),

@@ -1,14 +1,23 @@
-"""Account pages: full HTML for the first load. Forms post JSON to the API routes."""
+"""Account pages: full HTML for the first load. Forms post JSON to the API routes, but for
+the two of a forgotten password, which work without JavaScript."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.accounts import service, zones
+from app.accounts import password_reset, service, zones
 from app.accounts.schemas import SCOPES, STAFF_SCOPES, UserOut
-from app.deps import AppSettings, DbSession, MaybePrincipal, PagePrincipal
+from app.deps import (
+    SESSION_COOKIE,
+    AppSettings,
+    DbSession,
+    MaybePrincipal,
+    PagePrincipal,
+    check_same_origin,
+)
 from app.directory.service import STAFF
+from app.errors import TooManyRequests, ValidationFailed
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +52,75 @@ def register_page(request: Request, principal: MaybePrincipal, settings: AppSett
         "form": {}, "closed": settings.registration_closed,
         "domains": settings.registration_domains,
     })
+
+
+# Forgotten passwords: two plain HTML forms, posted without JavaScript to these pages, which
+# do what POST /api/v1/auth/password-reset and …/confirm do.
+
+
+def _forgot(request: Request, settings: AppSettings, status_code: int = 200,
+            **context: Any) -> Response:
+    return render(request, "accounts/forgot_password.html", {
+        "form": {}, "email_enabled": settings.email_enabled,
+        "minutes": settings.password_reset_minutes, **context}, status_code=status_code)
+
+
+@router.get("/forgot-password", response_class=HTMLResponse)
+def forgot_password_page(request: Request, settings: AppSettings) -> Response:
+    return _forgot(request, settings)
+
+
+@router.post("/forgot-password", response_class=HTMLResponse)
+def forgot_password(
+    request: Request, background: BackgroundTasks, db: DbSession, settings: AppSettings,
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    check_same_origin(request)
+    if not settings.email_enabled:
+        return _forgot(request, settings)
+    email = email.strip()
+    if not email:
+        return _forgot(request, settings, 422, errors={"email": "Give the email you log in with."})
+    address = request.client.host if request.client else "unknown"
+    try:
+        msg = password_reset.request_reset(db, settings, email, address)
+    except TooManyRequests as exc:
+        return _forgot(request, settings, 429, form={"email": email}, error=exc.detail,
+                       errors={})
+    if msg is not None:
+        background.add_task(password_reset.send, settings, msg)
+    return _forgot(request, settings, sent=email)
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+def reset_password_page(
+    request: Request, token: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return render(request, "accounts/reset_password.html", {"form": {}, "token": token})
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+def reset_password(
+    request: Request, db: DbSession, settings: AppSettings,
+    token: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    revoke_api_keys: Annotated[bool, Form()] = False,
+) -> Response:
+    check_same_origin(request)
+    form = {"revoke_api_keys": revoke_api_keys}
+    if len(password) < 8:
+        return render(request, "accounts/reset_password.html", {
+            "form": form, "token": token,
+            "errors": {"password": "Use at least 8 characters."}}, status_code=422)
+    try:
+        password_reset.reset_password(db, settings, token, password, revoke_api_keys)
+    except ValidationFailed as exc:
+        return render(request, "accounts/reset_password.html", {
+            "form": form, "token": token, "error": exc.detail, "errors": dict(exc.fields)},
+            status_code=422)
+    response = Response(status_code=303, headers={"Location": "/login?password_reset=1"})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.get("/settings", response_class=HTMLResponse)

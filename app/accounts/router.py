@@ -3,15 +3,17 @@
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
-from app.accounts import service, zones
+from app.accounts import password_reset, service, zones
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
     LoginIn,
     PasswordIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     ProfileIn,
     RegisterIn,
     UserOut,
@@ -137,6 +139,51 @@ def login(
         secure=request.url.scheme == "https", path=LOGIN_PATH,
     )
     return response if is_htmx(request) else user
+
+
+RESET_THROTTLED = _error(
+    "`reset_throttled`: too many reset links asked for from this address, or for this email "
+    "(whether it has an account or not), in an hour", "Seconds until the hour that refused "
+    "it ends.")
+
+
+@router.post("/auth/password-reset", status_code=202, responses={
+    202: {"description": "Taken: when an account uses this email and the server sends email, "
+                         "a link to `/reset-password?token=…` is on its way, which works once "
+                         "for `RAPPORT_PASSWORD_RESET_MINUTES` (30). The same answer whether "
+                         "an account uses the email or not."},
+    403: _error("`csrf_failed`: a request from another site"),
+    429: RESET_THROTTLED,
+})
+def ask_password_reset(body: PasswordResetIn, request: Request, background: BackgroundTasks,
+                       db: DbSession, settings: AppSettings) -> Response:
+    """Email a link to set a new password. The email goes out after the answer."""
+    check_same_origin(request)
+    address = request.client.host if request.client else "unknown"
+    msg = password_reset.request_reset(db, settings, body.email, address)
+    if msg is not None:
+        background.add_task(password_reset.send, settings, msg)
+    return Response(status_code=202)
+
+
+@router.post("/auth/password-reset/confirm", status_code=204, responses={
+    204: {"description": "The password is set. Every browser session of the account has "
+                         "ended (log in again); with `revoke_api_keys`, every API key is "
+                         "revoked. The link no longer works."},
+    403: _error("`csrf_failed`: a request from another site"),
+    422: _error("`invalid_reset_token` (`fields` names `token`): the link was used already, "
+                "has expired, or was never sent; or `validation_error` (the password is too "
+                "short)"),
+    503: BUSY,
+})
+def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, db: DbSession,
+                           settings: AppSettings) -> Response:
+    """Set a new password with the token of a reset link."""
+    check_same_origin(request)
+    password_reset.reset_password(db, settings, body.token, body.password, body.revoke_api_keys)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 def _start_session(

@@ -106,6 +106,19 @@ class PasswordIn(Input):
         "sends true unless the student unticks it."))
 
 
+class PasswordResetIn(Input):
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class PasswordResetConfirmIn(Input):
+    token: Annotated[str, Field(min_length=1, max_length=200, description=(
+        "The `token` of the link in the email (`/reset-password?token=…`)."))]
+    password: Password
+    revoke_api_keys: bool = Field(default=False, description=(
+        "Also revoke every API key of the account. Every browser session ends whatever this "
+        "says; the reset page sends true unless the person unticks it."))
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

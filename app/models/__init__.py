@@ -1,6 +1,6 @@
 """Every ORM model, imported here so Alembic and the app see the whole schema."""
 
-from app.models.account import ApiKey, AuthSession, LoginCounter, Role, User
+from app.models.account import ApiKey, AuthSession, LoginCounter, PasswordReset, Role, User
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
 from app.models.directory import (
     DirectoryEngagement,
@@ -43,6 +43,7 @@ __all__ = [
     "OidcIdentity",
     "OidcLogin",
     "Organization",
+    "PasswordReset",
     "Question",
     "ReminderEmail",
     "ReminderPreference",

@@ -67,6 +67,18 @@ class ApiKey(IdMixin, Base):
     user: Mapped[User] = relationship(back_populates="api_keys", lazy="joined")
 
 
+class PasswordReset(Base):
+    """A link to set a new password, sent by email. The link holds a token; only its SHA-256
+    is stored here. Used once (the row is deleted), or never after ``expires_at``."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class LoginCounter(Base):
     """Login attempts counted under one key until ``expires_at``: from a client address, for an
     account from an address, for an account from everywhere, or for an account on a device it

@@ -43,21 +43,29 @@ def sender_domain(settings: Settings) -> str:
     return parseaddr(settings.mail_from)[1].rpartition("@")[2] or "rapport"
 
 
-def message(settings: Settings, *, email_id: str, to_name: str, to_address: str, subject: str,
-            text: str, html: str, unsubscribe_url: str) -> EmailMessage:
-    """A reminder: plain text and HTML, one-click unsubscribe (RFC 8058), and a Message-ID that
-    is the same at every try, so a receiver can tell a retry from a second email."""
+def plain_message(settings: Settings, *, message_id: str, to_name: str, to_address: str,
+                  subject: str, text: str) -> EmailMessage:
+    """An email from Rapport in plain text, its Message-ID made of ``message_id``."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     local, _, domain = to_address.rpartition("@")
     msg["To"] = Address(display_name=one_line(to_name), username=local, domain=domain)
     msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = f"<reminder-{email_id}@{sender_domain(settings)}>"
-    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Message-ID"] = f"<{message_id}@{sender_domain(settings)}>"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)
+    return msg
+
+
+def message(settings: Settings, *, email_id: str, to_name: str, to_address: str, subject: str,
+            text: str, html: str, unsubscribe_url: str) -> EmailMessage:
+    """A reminder: plain text and HTML, one-click unsubscribe (RFC 8058), and a Message-ID that
+    is the same at every try, so a receiver can tell a retry from a second email."""
+    msg = plain_message(settings, message_id=f"reminder-{email_id}", to_name=to_name,
+                        to_address=to_address, subject=subject, text=text)
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.add_alternative(html, subtype="html")
     return msg
 

@@ -48,6 +48,16 @@ def open_register(page: Page, base_url: str) -> None:
     expect(page.get_by_role("button", name="Create account")).to_be_visible()
 
 
+def open_forgot_password(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/forgot-password")
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+
+
+def open_reset_password(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/reset-password?token=not-a-real-one")
+    expect(page.get_by_role("button", name="Set my new password")).to_be_visible()
+
+
 def open_home(page: Page, base_url: str) -> None:
     sign_up(page, base_url)
     page.goto(f"{base_url}/")
@@ -461,6 +471,8 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
     "register": open_register,
+    "forgot-password": open_forgot_password,
+    "reset-password": open_reset_password,
     "home": open_home,
     "settings": open_settings,
     "settings-after-a-validation-error": open_settings_with_an_error,
