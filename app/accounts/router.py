@@ -147,7 +147,7 @@ RESET_THROTTLED = _error(
     "it ends.")
 
 
-@router.post("/auth/password-reset", status_code=202, responses={
+@router.post("/auth/password-reset", status_code=202, response_class=Response, responses={
     202: {"description": "Taken: when an account uses this email and the server sends email, "
                          "a link to `/reset-password?token=…` is on its way, which works once "
                          "for `RAPPORT_PASSWORD_RESET_MINUTES` (30). The same answer whether "
