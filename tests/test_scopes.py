@@ -28,6 +28,7 @@ PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/register"),
           ("POST", "/api/v1/auth/password-reset"),
           ("POST", "/api/v1/auth/password-reset/confirm")}
 SESSION_ONLY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password"),
+                ("DELETE", "/api/v1/me"),
                 ("GET", "/api/v1/api-keys"), ("POST", "/api/v1/api-keys"),
                 ("DELETE", "/api/v1/api-keys/{key_id}"),
                 ("POST", "/api/v1/me/calendar-feed"), ("DELETE", "/api/v1/me/calendar-feed")}

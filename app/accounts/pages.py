@@ -1,12 +1,15 @@
 """Account pages: full HTML for the first load. Forms post JSON to the API routes, but for
-the two of a forgotten password, which work without JavaScript."""
+the two of a forgotten password and the one that deletes an account, which work without
+JavaScript."""
 
+import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.accounts import password_reset, service, zones
+from app.accounts import deletion, password_reset, service, zones
+from app.accounts.router import DEVICE_COOKIE, LOGIN_PATH
 from app.accounts.schemas import SCOPES, STAFF_SCOPES, UserOut
 from app.deps import (
     SESSION_COOKIE,
@@ -17,7 +20,7 @@ from app.deps import (
     check_same_origin,
 )
 from app.directory.service import STAFF
-from app.errors import TooManyRequests, ValidationFailed
+from app.errors import AppError, TooManyRequests, ValidationFailed
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -153,3 +156,53 @@ def api_keys_page(request: Request, principal: PagePrincipal, db: DbSession) -> 
     keys, _ = service.list_api_keys(db, principal.user, 200, None)
     return render(request, "accounts/api_keys.html",
                   {"keys": keys, "form": {}})
+
+
+# Deleting one's account: a plain HTML form, posted without JavaScript to this page, which does
+# what DELETE /api/v1/me does; then a page that says the account is gone.
+
+
+def _delete_page(request: Request, principal: PagePrincipal, db: DbSession,
+                 status_code: int = 200, headers: dict[str, str] | None = None,
+                 **context: Any) -> Response:
+    user = principal.user
+    return render(request, "accounts/delete_account.html", {
+        "form": {}, "errors": {}, "has_password": bool(user.password_hash),
+        "last_admin": deletion.is_last_admin(db, user), "role": user.role, **context},
+        status_code=status_code, headers=headers)
+
+
+@router.get("/settings/delete-account", response_class=HTMLResponse)
+def delete_account_page(request: Request, principal: PagePrincipal, db: DbSession) -> Response:
+    return _delete_page(request, principal, db)
+
+
+@router.post("/settings/delete-account", response_class=HTMLResponse)
+def delete_account(
+    request: Request, principal: PagePrincipal, db: DbSession, settings: AppSettings,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    check_same_origin(request)
+    if not hmac.compare_digest(csrf_token, getattr(request.state, "csrf_token", "")):
+        return _delete_page(request, principal, db, 403, error=(
+            "The form was out of date. Reload the page and try again."))
+    try:
+        deletion.delete_own(db, settings, principal.user, password or None, email or None)
+    except AppError as exc:
+        wrong = {"wrong_password": {"password": "This is not your password."},
+                 "wrong_email": {"email": "This is not the email address of your account."}}
+        errors = dict(exc.fields) | wrong.get(exc.code, {})
+        return _delete_page(request, principal, db, exc.status_code, exc.headers,
+                            error=exc.detail, errors=errors, form={"email": email})
+    response = Response(status_code=303, headers={"Location": "/account-deleted"})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(DEVICE_COOKIE, path=LOGIN_PATH)
+    return response
+
+
+@router.get("/account-deleted", response_class=HTMLResponse)
+def account_deleted(request: Request, settings: AppSettings) -> Response:
+    return render(request, "accounts/account_deleted.html",
+                  {"registration_open": not settings.registration_closed})

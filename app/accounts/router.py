@@ -5,11 +5,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
-from app.accounts import password_reset, service, zones
+from app.accounts import deletion, password_reset, service, zones
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
+    DeleteAccountIn,
     LoginIn,
     PasswordIn,
     PasswordResetConfirmIn,
@@ -276,6 +277,38 @@ def change_password(
     done = "/settings?password_changed=1" + (f"&keys_revoked={revoked}" if revoked else "")
     response = redirect(request, done) if is_htmx(request) else Response(status_code=204)
     _start_session(request, response, db, settings, principal.user)
+    return response
+
+
+@router.delete("/me", status_code=204, responses={
+    204: {"description": "Deleted, with everything the account owned: contacts, "
+                         "organizations, interviews, questions, templates, messages, tasks, "
+                         "imports, reminders, API keys and sessions. The session cookie is "
+                         "cleared. The alumni directory stays; the account's directory "
+                         "engagements stay in career services' counts, anonymous. The email "
+                         "address may register again."},
+    403: _error("`wrong_password`: `password` is not the account's; `wrong_email`: `email` is "
+                "not the account's (an account made by single sign-on); `session_required`: "
+                "an API key was sent (only a logged-in browser session may delete its "
+                "account); or `csrf_failed`"),
+    409: _error("`last_admin`: the account is the last administrator's"),
+    422: _error("The confirmation is missing: `password`, or `email` for an account made by "
+                "single sign-on, which has no password; `fields` names it"),
+    429: {**ERROR_RESPONSES[429], "description": (
+        "`rate_limited`: over the API's rate limit (see the RateLimit headers); or "
+        "`password_throttled`: too many wrong passwords (counted with wrong current "
+        "passwords when changing it)")},
+    503: BUSY,
+})
+def delete_me(body: DeleteAccountIn, principal: SessionPrincipal, db: DbSession,
+              settings: AppSettings) -> Response:
+    """Delete your account and everything it owns, for good (download `/api/v1/export.json`
+    first to keep a copy). Confirm with your password; an account made by single sign-on has
+    none and types its email address instead. From a browser session only."""
+    deletion.delete_own(db, settings, principal.user, body.password, body.email)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(DEVICE_COOKIE, path=LOGIN_PATH)
     return response
 
 

@@ -106,6 +106,15 @@ class PasswordIn(Input):
         "sends true unless the student unticks it."))
 
 
+class DeleteAccountIn(Input):
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        default=None, description="Your password, to confirm. Needed by every account that has "
+        "one.")
+    email: Annotated[str, Field(min_length=1, max_length=320)] | None = Field(
+        default=None, description="For an account made by single sign-on, which has no "
+        "password of its own: its email address, typed to confirm.")
+
+
 class PasswordResetIn(Input):
     email: Annotated[str, Field(min_length=1, max_length=320)]
 

@@ -435,6 +435,14 @@ def update_profile(db: Session, user: User, changes: ProfileIn) -> User:
     return user
 
 
+def own_password_guesses(settings: Settings, user: User) -> Limit:
+    """Attempts at an account's own password from inside it (to change it, to delete the
+    account): one count for both."""
+    return Limit(_key("password-change", user.id), settings.login_max_failures_per_account,
+                 settings.login_window_seconds, True,
+                 "Too many wrong passwords. Wait {wait}, then try again.")
+
+
 def change_password(
     db: Session, settings: Settings, user: User, current: str, new: str, revoke_api_keys: bool,
 ) -> int:
@@ -446,9 +454,7 @@ def change_password(
     address (a session someone took over cannot be used to guess the password); a right one
     clears the count. The count and what the request did before (its session's sliding
     expiry) are committed first, so that no connection is held while argon2 works."""
-    guesses = Limit(_key("password-change", user.id), settings.login_max_failures_per_account,
-                    settings.login_window_seconds, True,
-                    "Too many wrong current passwords. Wait {wait}, then try again.")
+    guesses = own_password_guesses(settings, user)
     _count_or_refuse(db, guesses, utcnow(), "password_throttled")
     db.commit()
     with password_work(settings):

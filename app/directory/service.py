@@ -63,11 +63,13 @@ def month_start(now: datetime | None = None) -> datetime:
 
 def _requests() -> Select[Any]:
     # One row per student and entry for each kind (a unique constraint), so counting rows
-    # counts distinct students. Staff adding an entry to their own contacts take no place.
+    # counts distinct students. Staff adding an entry to their own contacts take no place; a
+    # student who since deleted their account (no student_id) still took one.
     return (select(func.count()).select_from(DirectoryEngagement)
-            .join(User, User.id == DirectoryEngagement.student_id)
+            .outerjoin(User, User.id == DirectoryEngagement.student_id)
             .where(DirectoryEngagement.kind == Engagement.added,
-                   DirectoryEngagement.at >= month_start(), User.role == Role.student))
+                   DirectoryEngagement.at >= month_start(),
+                   or_(DirectoryEngagement.student_id.is_(None), User.role == Role.student)))
 
 
 def requests_this_month(db: Session, entry_ids: list[str]) -> dict[str, int]:

@@ -63,15 +63,16 @@ class Engagement(StrEnum):
 
 class DirectoryEngagement(IdMixin, Base):
     """That one student reached one entry one way, and when (first time only). Staff see counts
-    of these, never who."""
+    of these, never who. A student who deletes their account leaves their engagements behind
+    without them (``student_id`` NULL): the counts stay, anonymous."""
 
     __tablename__ = "directory_engagements"
     __table_args__ = (UniqueConstraint("entry_id", "student_id", "kind"),
                       Index("ix_directory_engagements_at", "at"))
 
     entry_id: Mapped[str] = mapped_column(ForeignKey("directory_entries.id", ondelete="CASCADE"))
-    student_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                            index=True)
+    student_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                   index=True)
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
 

@@ -1,6 +1,10 @@
 """Engagement figures for career-services staff: counts over every student's records, never who.
 
 Every figure counts students' records only (role ``student``). Months are calendar months in UTC.
+A student who deletes their account takes their records with them, so the figures counted from
+those (students active, outreach, replies, interviews, thank-you notes, reminders, templates)
+drop by their share, past months included; the directory's counts are kept, anonymous (their
+engagements stay without them).
 The counting happens in the database (grouped by month) except for thank-you notes, whose
 timeliness needs the interview each one follows.
 """
@@ -163,7 +167,8 @@ def period(since: date | None, until: date | None) -> Period:
 # --- month by month ---
 
 
-def _by_student(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+def _by_student(column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
+                ) -> ColumnElement[bool]:
     """Only students' records: staff and admins trying the app are not counted."""
     return column.in_(select(User.id).where(User.role == Role.student))
 
@@ -343,7 +348,9 @@ def directory_counts(db: Session, within: Period, limit: int,
     counts = (select(e.entry_id, *(func.count(case((e.kind == kind, 1))).label(kind)
                                    for kind in (Engagement.added, Engagement.contacted,
                                                 Engagement.interviewed)))
-              .where(within.holds(e.at), _by_student(e.student_id))
+              # A student who deleted their account left their engagements anonymous.
+              .where(within.holds(e.at),
+                     or_(e.student_id.is_(None), _by_student(e.student_id)))
               .group_by(e.entry_id).subquery())
     columns = [counts.c.interviewed, counts.c.contacted, counts.c.added,
                DirectoryEntry.sort_name, DirectoryEntry.id]
