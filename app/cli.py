@@ -86,11 +86,14 @@ def serve(
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then stop.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Purge and send what is due now, then "
+                                       "stop.")] = False,
 ) -> None:
     """Send webhook deliveries and reminder emails: what is due, then whatever falls due, until
-    stopped. Run as many as you like, on any machine: nothing is sent by two of them."""
-    from app.db import make_engine, make_sessionmaker
+    stopped; and delete what has been kept long enough, at once and then hourly. Run as many as
+    you like, on any machine: nothing is sent by two of them."""
+    from app import purge
+    from app.db import make_engine, make_sessionmaker, utcnow
     from app.reminders.worker import ReminderWorker
     from app.webhooks.worker import Worker
 
@@ -100,6 +103,10 @@ def worker(
     reminders = ReminderWorker(make_sessionmaker(engine), settings)
     try:
         if once:
+            with make_sessionmaker(engine)() as db:
+                purged = purge.purge(db, settings, utcnow())
+            out.print("Purged (rows past their retention): " + ", ".join(
+                f"{kind.replace('_', ' ')} {n}" for kind, n in purged.items()) + ".")
             tried = sender.drain()
             out.print(f"{tried} webhook deliver{'y' if tried == 1 else 'ies'} tried.")
             if not settings.email_enabled:
@@ -115,11 +122,15 @@ def worker(
         out.print(f"Sending webhook deliveries{mail} (Ctrl+C stops it).")
         emails = threading.Thread(target=reminders.run, args=(stop,), name="reminder-worker")
         emails.start()
+        purging = threading.Thread(target=purge.run, name="purge",
+                                   args=(make_sessionmaker(engine), settings, stop))
+        purging.start()
         try:
             sender.run(stop)
         except KeyboardInterrupt:
             stop.set()
         emails.join()
+        purging.join()
     finally:
         engine.dispose()
 

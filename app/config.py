@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     oidc_metadata_seconds: int = Field(default=3600, ge=1)
     oidc_timeout_seconds: float = Field(default=10, gt=0, le=60)
 
+    # `rapport worker` deletes what is kept for a while: a deleted directory entry's tombstone
+    # (sync clients that last read longer ago than this must read the directory in full), and
+    # reminder emails sent or failed (the staff's figures count them until then).
+    tombstone_keep_days: int = Field(default=90, ge=1)
+    reminder_emails_keep_days: int = Field(default=1100, ge=1)
+
     host: str = "127.0.0.1"
     port: int = 8000
     # `rapport serve`'s app processes. One suits SQLite; on PostgreSQL, about one per core.
