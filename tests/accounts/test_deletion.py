@@ -147,6 +147,7 @@ def test_deleting_my_account_leaves_no_row_of_mine_and_every_row_of_others(
     jon_id = fill(app, jon, entry_id, "Jon")
     counts = directory_counts(office)
     assert [(c["added"], c["contacted"]) for c in counts] == [(2, 2)]
+    assert ok(office.get(f"/api/v1/directory/{entry_id}"))["requests_this_month"] == 2
     with Session(app.state.engine) as db:
         mine, jons = belonging_to(db, maya_id), belonging_to(db, jon_id)
         entries = db.scalar(select(func.count()).select_from(DirectoryEntry))
@@ -170,8 +171,10 @@ def test_deleting_my_account_leaves_no_row_of_mine_and_every_row_of_others(
                                          .where(fk.parent == maya_id)), table.name
         assert belonging_to(db, jon_id) == jons
         assert db.scalar(select(func.count()).select_from(DirectoryEntry)) == entries
-    # Career services counts her still, without her.
+    # Career services counts her still, without her: among the students who reached the
+    # alumnus, and among this month's requests the alumnus takes.
     assert directory_counts(office) == counts
+    assert ok(office.get(f"/api/v1/directory/{entry_id}"))["requests_this_month"] == 2
     assert maya.get("/api/v1/me").status_code == 401
 
 
@@ -315,3 +318,62 @@ def test_a_student_who_shared_is_taken_out_of_undelivered_events(
         bodies = [json.loads(d.body) for d in db.scalars(select(WebhookDelivery))]
     assert [b["data"]["kind"] for b in bodies] == ["added"]
     assert "student" not in bodies[0]["data"]
+
+
+# --- the page, which works without JavaScript ---
+
+
+def post_page(client: TestClient, **form: str) -> Any:
+    return client.post("/settings/delete-account", data=form, follow_redirects=False)
+
+
+def test_the_page_warns_offers_the_export_and_deletes_with_the_password(
+    client: TestClient,
+) -> None:
+    assert client.get("/settings/delete-account", follow_redirects=False).status_code == 303
+    signed_in(client)
+    csrf = client.headers["X-CSRF-Token"]
+    page = client.get("/settings/delete-account").text
+    assert 'href="/api/v1/export.json" download' in page
+    assert "What stays" in page and 'name="password"' in page
+
+    forged = post_page(client, password=PASSWORD, csrf_token="forged")
+    assert forged.status_code == 403 and "The form was out of date" in forged.text
+    wrong = post_page(client, password="not mine", csrf_token=csrf)
+    assert wrong.status_code == 403 and "This is not your password." in wrong.text
+    assert 'aria-invalid="true"' in wrong.text
+    assert ok(client.get("/api/v1/me"))["email"] == "maya@uni.edu"
+
+    done = post_page(client, password=PASSWORD, csrf_token=csrf)
+    assert (done.status_code, done.headers["location"]) == (303, "/account-deleted")
+    assert 'rapport_session=""' in done.headers["set-cookie"]
+    goodbye = client.get("/account-deleted")
+    assert "Your account is deleted" in goodbye.text
+    assert "Maya" not in goodbye.text and "maya@uni.edu" not in goodbye.text
+    assert client.get("/settings", follow_redirects=False).status_code == 303
+
+
+def test_the_page_asks_a_single_sign_on_account_for_its_email(
+    app: FastAPI, client: TestClient,
+) -> None:
+    me = signed_in(client)
+    with Session(app.state.engine) as db:
+        db.get(User, me["id"]).password_hash = ""  # type: ignore[union-attr]
+        db.commit()
+    page = client.get("/settings/delete-account").text
+    assert 'name="email"' in page and 'name="password"' not in page
+    wrong = post_page(client, email="jon@uni.edu", csrf_token=client.headers["X-CSRF-Token"])
+    assert wrong.status_code == 403 and 'value="jon@uni.edu"' in wrong.text
+    done = post_page(client, email="maya@uni.edu", csrf_token=client.headers["X-CSRF-Token"])
+    assert done.headers["location"] == "/account-deleted"
+
+
+def test_the_page_tells_the_last_administrator_why_not(app: FastAPI, client: TestClient) -> None:
+    me = signed_in(client)
+    with Session(app.state.engine) as db:
+        db.get(User, me["id"]).role = Role.admin  # type: ignore[union-attr]
+        db.commit()
+    page = client.get("/settings/delete-account").text
+    assert "You are the last administrator" in page and 'name="password"' not in page
+    refused = post_page(client, password=PASSWORD, csrf_token=client.headers["X-CSRF-Token"])
+    assert refused.status_code == 409

@@ -77,6 +77,19 @@ def open_settings_with_an_error(page: Page, base_url: str) -> None:
     expect(page.locator("#e-graduation_year")).to_be_visible()
 
 
+def open_delete_account(page: Page, base_url: str) -> None:
+    sign_up(page, base_url)
+    page.goto(f"{base_url}/settings/delete-account")
+    expect(page.get_by_role("link", name="Download my data (export.json)")).to_be_visible()
+
+
+def open_account_deleted(page: Page, base_url: str) -> None:
+    open_delete_account(page, base_url)
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account and everything in it").click()
+    expect(page.get_by_role("heading", name="Your account is deleted")).to_be_visible()
+
+
 def open_api_keys(page: Page, base_url: str) -> None:
     sign_up(page, base_url)
     page.goto(f"{base_url}/settings/api-keys")
@@ -476,6 +489,8 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "home": open_home,
     "settings": open_settings,
     "settings-after-a-validation-error": open_settings_with_an_error,
+    "delete-account": open_delete_account,
+    "account-deleted": open_account_deleted,
     "api-keys": open_api_keys,
     "api-keys-after-creating-a-key": open_api_keys_with_a_new_key,
     "question-bank": open_question_bank_with_an_own_question,
