@@ -176,6 +176,9 @@ def test_deleting_my_account_leaves_no_row_of_mine_and_every_row_of_others(
     assert directory_counts(office) == counts
     assert ok(office.get(f"/api/v1/directory/{entry_id}"))["requests_this_month"] == 2
     assert maya.get("/api/v1/me").status_code == 401
+    # A second student's engagements with the same alumnus, anonymous too, sit beside hers.
+    ok(delete_me(jon, password=PASSWORD), 204)
+    assert directory_counts(office) == counts
 
 
 def test_my_email_can_register_again_and_finds_a_new_empty_account(
