@@ -21,8 +21,8 @@ from app.accounts import oidc_service
 from app.config import Settings
 from app.main import create_app
 from app.models import OidcIdentity, OidcLogin, Role, User
-from tests.conftest import PASSWORD, register
 from tests import oidc_provider
+from tests.conftest import PASSWORD, register
 from tests.oidc_provider import CLIENT_ID, Provider, running, sso_settings
 
 
