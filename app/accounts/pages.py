@@ -142,8 +142,8 @@ def verify_email_page(
         return _verify(request, confirmed=confirmed)
     try:
         _, address = verification.check(db, settings, token)
-    except AppError as exc:
-        return _verify(request, exc.status_code, error=exc.detail, code=exc.code)
+    except AppError as exc:  # the page itself is there: it says what became of the link
+        return _verify(request, error=exc.detail, code=exc.code)
     return _verify(request, token=token, address=address)
 
 
