@@ -259,6 +259,11 @@ class Settings(BaseSettings):
             return self.email_enabled
         return self.email_verification
 
+    @field_validator("email_verification", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @model_validator(mode="after")
     def _verification_needs_email(self) -> "Settings":
         if self.email_verification and not self.email_enabled:

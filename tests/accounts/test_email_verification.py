@@ -259,6 +259,7 @@ def test_the_setting_on_needs_email(make_settings: Callable[..., Settings]) -> N
     with pytest.raises(ValidationError, match="RAPPORT_EMAIL_VERIFICATION=true needs email"):
         make_settings(email_verification=True)
     assert make_settings().verification_on is False
+    assert make_settings(email_verification=" ").email_verification is None  # empty: unset
     assert make_settings(smtp_url="smtp://127.0.0.1:25", mail_from=MAIL_FROM).verification_on
 
 
