@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     password_reset_max_per_account: int = Field(default=3, ge=1)
     password_reset_max_per_address: int = Field(default=20, ge=1)
+    # A new account confirms its address through an emailed link before it may write, and a
+    # changed profile email takes effect once the new address confirms. Unset: on exactly when
+    # email is on. The link works for email_verification_hours.
+    email_verification: bool | None = None
+    email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
 
     # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
     # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its
@@ -252,6 +257,25 @@ class Settings(BaseSettings):
     @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_url and self.mail_from.strip())
+
+    @property
+    def verification_on(self) -> bool:
+        """Whether addresses are confirmed by email (RAPPORT_EMAIL_VERIFICATION, else email on)."""
+        if self.email_verification is None:
+            return self.email_enabled
+        return self.email_verification
+
+    @field_validator("email_verification", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _verification_needs_email(self) -> "Settings":
+        if self.email_verification and not self.email_enabled:
+            raise ValueError("RAPPORT_EMAIL_VERIFICATION=true needs email: set RAPPORT_SMTP_URL "
+                             "and RAPPORT_MAIL_FROM, or leave RAPPORT_EMAIL_VERIFICATION unset.")
+        return self
 
     @property
     def site_url(self) -> str:

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app import ratelimit
-from app.accounts import service
+from app.accounts import service, verification
 from app.accounts.service import Principal
 from app.config import Settings
 from app.db import session_scope
@@ -89,6 +89,8 @@ class Viewer:
     name: str
     role: str
     timezone: str
+    # The address whose link must be opened before this account may write (the banner).
+    unconfirmed_email: str | None = None
 
 
 def optional_principal(request: Request, db: DbSession, settings: AppSettings) -> Principal | None:
@@ -97,7 +99,9 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
     principal = _from_request(request, db, settings)
     if principal is not None:
         user = principal.user
-        request.state.user = Viewer(user.id, user.name, user.role, user.timezone)
+        unconfirmed = verification.waiting_address(settings, user) \
+            if verification.writes_refused(settings, user) else None
+        request.state.user = Viewer(user.id, user.name, user.role, user.timezone, unconfirmed)
         request.state.via_key = principal.api_key is not None
         if principal.session is not None:
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)
@@ -112,16 +116,44 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-async def current_principal(request: Request, principal: MaybePrincipal) -> Principal:
+# What an account whose address is not confirmed yet may still do (with email verification
+# on): leave, confirm, have the link sent again, fix a mistyped address (the profile, whose new
+# email waits for its own link) or cancel it, change its password, and delete itself.
+UNCONFIRMED_MAY = {
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/verify-email/resend"),
+    ("PATCH", "/api/v1/me"),
+    ("DELETE", "/api/v1/me/pending-email"),
+    ("POST", "/api/v1/me/password"),
+    ("DELETE", "/api/v1/me"),
+}
+
+
+def check_confirmed(request: Request, settings: Settings, principal: Principal) -> None:
+    """Refuse a write by an account whose address is not confirmed, but for UNCONFIRMED_MAY."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    if verification.writes_refused(settings, principal.user) \
+            and (request.method, route) not in UNCONFIRMED_MAY:
+        address = verification.waiting_address(settings, principal.user)
+        raise Forbidden(f"Confirm your email address first: open the link we sent to "
+                        f"{address}. Until then you can look around but not change anything.",
+                        code="email_unverified")
+
+
+async def current_principal(request: Request, principal: MaybePrincipal,
+                            settings: AppSettings) -> Principal:
     if principal is None:
         raise Unauthorized()
-    if principal.session is not None and request.method not in SAFE_METHODS:
-        check_same_origin(request)
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, request.state.csrf_token):
-            raise Forbidden(
-                "The form was out of date. Reload the page and try again.", code="csrf_failed"
-            )
+    if request.method not in SAFE_METHODS:
+        if principal.session is not None:
+            check_same_origin(request)
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent, request.state.csrf_token):
+                raise Forbidden(
+                    "The form was out of date. Reload the page and try again.", code="csrf_failed"
+                )
+        check_confirmed(request, settings, principal)
     return principal
 
 

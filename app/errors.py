@@ -128,7 +128,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in {
         401: "Not logged in, or the API key is not valid",
-        403: "Not allowed (a missing scope, a cross-site request)",
+        403: "Not allowed (a missing scope, a cross-site request; on a write, `email_unverified`: "
+             "the account has not confirmed its email address yet)",
         404: "Not found, or not yours",
         413: "The request is too large",
         422: "Validation failed; `fields` names each problem",

@@ -26,7 +26,7 @@ NO_ID = "01nonexistent0000000000000"
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/register"),
           ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/oidc/link"),
           ("POST", "/api/v1/auth/password-reset"),
-          ("POST", "/api/v1/auth/password-reset/confirm")}
+          ("POST", "/api/v1/auth/password-reset/confirm"), ("POST", "/api/v1/auth/verify-email")}
 SESSION_ONLY = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/me/password"),
                 ("DELETE", "/api/v1/me"),
                 ("GET", "/api/v1/api-keys"), ("POST", "/api/v1/api-keys"),
@@ -43,6 +43,7 @@ NEEDS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/export.json"): {"profile:read", "contacts:read", "interviews:read",
                                      "messages:read"},
     ("POST", "/api/v1/messages/preview"): {"messages:read"},  # drafts nothing, stores nothing
+    ("POST", "/api/v1/auth/verify-email/resend"): {"profile:write"},
     ("POST", "/api/v1/interviews/{interview_id}/referrals"): {"interviews:write",
                                                               "contacts:write"},
     ("POST", "/api/v1/directory/{entry_id}/add-to-contacts"): {"directory:read",

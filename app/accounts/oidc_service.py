@@ -368,6 +368,10 @@ def _apply(db: Session, user: User, who: Person, identity: OidcIdentity) -> User
         user.role = who.role
     if user.email != who.email and get_user_by_email(db, who.email) is None:
         user.email = who.email
+        if user.pending_email == who.email:
+            user.pending_email = None
+    if user.email == who.email and user.email_verified_at is None:
+        user.email_verified_at = utcnow()  # the provider vouches for the address
     identity.last_login_at = utcnow()
     db.flush()
     return user
@@ -400,7 +404,7 @@ def sign_in(db: Session, who: Person) -> User | LinkNeeded:
     try:
         with db.begin_nested():
             user = User(email=who.email, password_hash="", name=who.name,
-                        role=who.role or Role.student)
+                        role=who.role or Role.student, email_verified_at=utcnow())
             db.add(user)
             db.flush()
             identity = OidcIdentity(user_id=user.id, issuer=who.issuer, subject=who.subject)

@@ -1,5 +1,6 @@
 """Account pages: full HTML for the first load. Forms post JSON to the API routes, but for
-the two of a forgotten password and the one that deletes an account, which work without
+the two of a forgotten password, the one confirming an email address and the one that deletes
+an account, which work without
 JavaScript."""
 
 import hmac
@@ -8,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.accounts import deletion, password_reset, service, zones
+from app.accounts import deletion, password_reset, service, verification, zones
 from app.accounts.router import DEVICE_COOKIE, LOGIN_PATH
 from app.accounts.schemas import SCOPES, STAFF_SCOPES, UserOut
 from app.deps import (
@@ -124,6 +125,42 @@ def reset_password(
     response = Response(status_code=303, headers={"Location": "/login?password_reset=1"})
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+# Confirming an email address: the link opens a page with a button, which posts the token to
+# this page without JavaScript. Opening the link alone confirms nothing, so a mail scanner
+# that fetches every link in an email confirms no address that nobody asked for.
+
+
+def _verify(request: Request, status_code: int = 200, **context: Any) -> Response:
+    return render(request, "accounts/verify_email.html", context, status_code=status_code)
+
+
+@router.get("/verify-email", response_class=HTMLResponse)
+def verify_email_page(
+    request: Request, principal: MaybePrincipal, db: DbSession, settings: AppSettings,
+    token: Annotated[str, Query(max_length=1000)] = "", confirmed: bool = False,
+) -> Response:
+    if confirmed or not token:
+        return _verify(request, confirmed=confirmed)
+    try:
+        _, address = verification.check(db, settings, token)
+    except AppError as exc:  # the page itself is there: it says what became of the link
+        return _verify(request, error=exc.detail, code=exc.code)
+    return _verify(request, token=token, address=address)
+
+
+@router.post("/verify-email", response_class=HTMLResponse)
+def verify_email(
+    request: Request, principal: MaybePrincipal, db: DbSession, settings: AppSettings,
+    token: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    check_same_origin(request)
+    try:
+        verification.confirm(db, settings, token)
+    except AppError as exc:
+        return _verify(request, exc.status_code, error=exc.detail, code=exc.code)
+    return Response(status_code=303, headers={"Location": "/verify-email?confirmed=1"})
 
 
 @router.get("/settings", response_class=HTMLResponse)

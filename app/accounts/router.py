@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
-from app.accounts import deletion, password_reset, service, zones
+from app.accounts import deletion, password_reset, service, verification, zones
 from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
@@ -18,6 +18,7 @@ from app.accounts.schemas import (
     ProfileIn,
     RegisterIn,
     UserOut,
+    VerifyEmailIn,
 )
 from app.accounts.service import Principal
 from app.contacts import export
@@ -76,7 +77,10 @@ def _local_path(next_url: str | None) -> str:
 @router.post("/auth/register", status_code=201, response_model=UserOut, responses={
     201: {"description": "Registered and logged in, as a login does: the `rapport_session` "
                          "cookie is set, with the CSRF token for cookie writes in "
-                         "`X-CSRF-Token`."},
+                         "`X-CSRF-Token`. With email verification on, a link to "
+                         "`/verify-email?token=…` is sent to the address right after the "
+                         "answer, and the account may read but not write until it is opened "
+                         "(`email_verified` is false)."},
     403: _error("`registration_closed`, or `csrf_failed` (a request from another site)"),
     409: _error("`email_taken`: an account with this email exists"),
     422: _error("Validation failed, or the email's domain may not register; `fields` names "
@@ -87,7 +91,8 @@ def _local_path(next_url: str | None) -> str:
 })
 @form("accounts/register.html", "register_form")
 def register(
-    body: RegisterIn, request: Request, response: Response, db: DbSession, settings: AppSettings
+    body: RegisterIn, request: Request, response: Response, background: BackgroundTasks,
+    db: DbSession, settings: AppSettings,
 ) -> Any:
     """Create a student account and log it in: the answer carries the session cookie."""
     check_same_origin(request)
@@ -97,6 +102,9 @@ def register(
     if is_htmx(request):
         response = redirect(request, "/")
     _start_session(request, response, db, settings, user)
+    msg = verification.first_link(db, settings, user)
+    if msg is not None:
+        background.add_task(verification.send, settings, msg)
     return response if is_htmx(request) else user
 
 
@@ -187,6 +195,51 @@ def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, db: D
     return response
 
 
+VERIFICATION_THROTTLED = _error(
+    "`verification_throttled`: too many confirmation links were sent for this account in an "
+    "hour (registering, changing the email and sending again all count)",
+    "Seconds until the hour that refused it ends.")
+
+
+@router.post("/auth/verify-email", status_code=204, responses={
+    204: {"description": "Confirmed. A new account may write from now on; a new email asked "
+                         "for on the profile is the account's email (and login) from now on."},
+    403: _error("`csrf_failed`: a request from another site"),
+    409: _error("`already_confirmed`: the link's address is confirmed already (the link was "
+                "used); or `email_taken`: another account took the new address meanwhile"),
+    422: _error("`invalid_verification_token` (`fields` names `token`): the link has expired, "
+                "was never sent by this server, or confirms an address no longer waiting on "
+                "its account (another was asked for since, or the change was cancelled)"),
+})
+def verify_email(body: VerifyEmailIn, request: Request, db: DbSession,
+                 settings: AppSettings) -> Response:
+    """Confirm an address with the token of the link sent to it. No login is needed: the
+    link is the proof, and it confirms its own account's address only."""
+    check_same_origin(request)
+    verification.confirm(db, settings, body.token)
+    return Response(status_code=204)
+
+
+@router.post("/auth/verify-email/resend", status_code=202, responses={
+    202: {"description": "A new link is on its way to the address waiting: the account's "
+                         "own while it is not confirmed, or the new email asked for. It is "
+                         "sent right after the answer. Earlier links keep working until they "
+                         "expire."},
+    409: _error("`nothing_to_confirm`: no address waits for a link (or verification is off)"),
+    429: VERIFICATION_THROTTLED,
+})
+def resend_verification(request: Request, principal: ProfileWriter, background: BackgroundTasks,
+                        db: DbSession, settings: AppSettings) -> Response:
+    """Send the confirmation link again."""
+    msg = verification.resend(db, settings, principal.user)
+    background.add_task(verification.send, settings, msg)
+    if is_htmx(request):
+        return render(request, "accounts/_link_sent.html",
+                      {"address": verification.waiting_address(settings, principal.user)},
+                      status_code=202)
+    return Response(status_code=202)
+
+
 def _start_session(
     request: Request, response: Response, db: DbSession, settings: AppSettings, user: User
 ) -> None:
@@ -238,12 +291,38 @@ def export_everything(principal: Everything, db: DbSession, response: Response) 
 
 
 @router.patch("/me", response_model=UserOut, responses={
+    200: {"description": "Saved. With email verification on, a new `email` does not change "
+                         "the account's email yet: it waits as `pending_email`, and a link to "
+                         "confirm it is sent to it right after the answer."},
     409: _error("`email_taken`: another account has this email; or `edit_conflict`: "
                 "someone changed the profile at the same moment"),
+    429: VERIFICATION_THROTTLED,
 })
 @form("accounts/settings.html", "profile_form")
-def update_me(body: ProfileIn, request: Request, principal: ProfileWriter, db: DbSession) -> Any:
+def update_me(body: ProfileIn, request: Request, principal: ProfileWriter,
+              background: BackgroundTasks, db: DbSession, settings: AppSettings) -> Any:
+    msg = None
+    if settings.verification_on and body.email is not None:
+        msg = verification.ask_change(db, settings, principal.user, body.email)
+        body = body.model_copy(update={"email": principal.user.email})
     user = service.update_profile(db, principal.user, body)
+    if msg is not None:
+        background.add_task(verification.send, settings, msg)
+    return _profile(request, user)
+
+
+@router.delete("/me/pending-email", response_model=UserOut, responses={
+    200: {"description": "The new email waiting is forgotten (if any was), and the links sent "
+                         "to it no longer work. The profile as it now is."},
+})
+@form("accounts/settings.html", "profile_form")
+def cancel_email_change(request: Request, principal: ProfileWriter) -> Any:
+    """Cancel a change of email that waits for its link."""
+    verification.cancel_change(principal.user)
+    return _profile(request, principal.user)
+
+
+def _profile(request: Request, user: User) -> Any:
     if is_htmx(request):
         context = {"form": UserOut.model_validate(user).model_dump(), "saved": True}
         # The sharing checkbox saves on its own and redraws only itself.

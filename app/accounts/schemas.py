@@ -142,8 +142,21 @@ class UserOut(BaseModel):
     signature: str
     timezone: str
     share_engagement_with_career_office: bool
+    email_verified: bool = Field(description=(
+        "Whether the address is confirmed. With email verification on, an account whose "
+        "address is not confirmed may read but not write (403 `email_unverified`) until it "
+        "opens the link sent to it. Accounts made by an administrator, on the command line, "
+        "by single sign-on or while verification was off need no link."))
+    pending_email: str | None = Field(description=(
+        "A new email asked for (with email verification on), waiting for the link sent to "
+        "it: `email` stays the login until then. null when none waits."))
     created_at: datetime
     updated_at: datetime
+
+
+class VerifyEmailIn(Input):
+    token: Annotated[str, Field(min_length=1, max_length=1000, description=(
+        "The `token` of the link in the email (`/verify-email?token=…`)."))]
 
 
 class ApiKeyIn(Input):

@@ -32,10 +32,19 @@ class User(IdMixin, TimestampMixin, Base):
     # sent to career services' systems. Off unless they turn it on.
     share_engagement_with_career_office: Mapped[bool] = mapped_column(
         default=False, server_default=false())
+    # When the address was confirmed through its emailed link, or found needing none (made by
+    # an administrator or single sign-on, or while verification was off). None: not yet.
+    email_verified_at: Mapped[datetime | None]
+    # A new address asked for on the profile, in force once it confirms its own link.
+    pending_email: Mapped[str | None] = mapped_column(String(320))
 
     api_keys: Mapped[list["ApiKey"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class AuthSession(Base):

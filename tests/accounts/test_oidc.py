@@ -21,6 +21,7 @@ from app.accounts import oidc_service
 from app.config import Settings
 from app.main import create_app
 from app.models import OidcIdentity, OidcLogin, Role, User
+from tests import oidc_provider
 from tests.conftest import PASSWORD, register
 from tests.oidc_provider import CLIENT_ID, Provider, running, sso_settings
 
@@ -192,6 +193,25 @@ def test_an_account_with_the_same_email_is_linked_once_its_password_is_given(
         assert sign_in(later).headers["Location"] == "/"
         assert later.get("/api/v1/me").json()["id"] == made["id"]
     assert len(users(sso_app)) == 1
+
+
+def test_the_university_vouches_for_the_addresses_it_signs_in(
+        make_settings: Callable[..., Settings], provider: Provider, database_url: str) -> None:
+    """With email verification on, an account made by a sign-in writes at once, and one made
+    with a password and not confirmed yet is confirmed once linked."""
+    for application in _app(make_settings, provider, smtp_url="smtp://127.0.0.1:9",
+                            mail_from="Rapport <rapport@uni.edu>"):
+        with TestClient(application) as new, TestClient(application) as linking:
+            response = sign_in(new)
+            new.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+            assert new.get("/api/v1/me").json()["email_verified"] is True
+            assert new.post("/api/v1/contacts", json={"first_name": "Ada"}).status_code == 201
+
+            provider.user = oidc_provider.TestUser(sub="u-1002", email="jon@uni.edu", name="Jon Park")
+            assert register(linking, email="jon@uni.edu")["email_verified"] is False
+            sign_in(linking)
+            linked = linking.post("/api/v1/auth/oidc/link", json={"password": PASSWORD})
+            assert linked.json()["email_verified"] is True
 
 
 def test_linking_needs_a_sign_in_through_the_university_first(browser: TestClient) -> None:

@@ -58,6 +58,11 @@ def open_reset_password(page: Page, base_url: str) -> None:
     expect(page.get_by_role("button", name="Set my new password")).to_be_visible()
 
 
+def open_verify_email_with_a_broken_link(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/verify-email?token=not-a-real-one")
+    expect(page.get_by_role("alert")).to_contain_text("This confirmation link does not work")
+
+
 def open_home(page: Page, base_url: str) -> None:
     sign_up(page, base_url)
     page.goto(f"{base_url}/")
@@ -486,6 +491,7 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "register": open_register,
     "forgot-password": open_forgot_password,
     "reset-password": open_reset_password,
+    "verify-email-with-a-broken-link": open_verify_email_with_a_broken_link,
     "home": open_home,
     "settings": open_settings,
     "settings-after-a-validation-error": open_settings_with_an_error,

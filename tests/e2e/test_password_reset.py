@@ -23,7 +23,8 @@ NEW_PASSWORD = "a brand new passphrase"
 def mail_server(make_settings: Callable[..., Settings], mailbox: Mailbox,  # noqa: F811
                 database_url: str) -> Iterator[str]:
     """The app served with email on, sending to the test's SMTP server on loopback."""
-    app = create_app(make_settings(smtp_url=mailbox.url, mail_from=MAIL_FROM, public_url=SITE))
+    app = create_app(make_settings(smtp_url=mailbox.url, mail_from=MAIL_FROM, public_url=SITE,
+                                   email_verification=False))
     try:
         with serve(app, "/api/v1/health") as base_url:
             yield base_url

@@ -86,7 +86,7 @@ def mailbox() -> Iterator[Mailbox]:
 def mail_app(make_settings: Callable[..., Settings]) -> Iterator[FastAPI]:
     """The app as deployed with email on (the worker is handed the test's own server)."""
     application = create_app(make_settings(smtp_url="smtp://127.0.0.1:25", mail_from=MAIL_FROM,
-                                           public_url=SITE))
+                                           public_url=SITE, email_verification=False))
     yield application
     application.state.engine.dispose()
 
