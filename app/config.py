@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     password_reset_max_per_account: int = Field(default=3, ge=1)
     password_reset_max_per_address: int = Field(default=20, ge=1)
+    # The audit log of staff and admin actions: entries older than this many days are deleted
+    # by `rapport worker`.
+    audit_keep_days: int = Field(default=365, ge=1)
 
     # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
     # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its

@@ -32,6 +32,9 @@ class User(IdMixin, TimestampMixin, Base):
     # sent to career services' systems. Off unless they turn it on.
     share_engagement_with_career_office: Mapped[bool] = mapped_column(
         default=False, server_default=false())
+    # Set by an administrator: every session and API key of the account stops working and it
+    # cannot log in, until reactivated (null again).
+    deactivated_at: Mapped[datetime | None]
 
     api_keys: Mapped[list["ApiKey"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
