@@ -215,6 +215,7 @@ def users_create(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     from app import audit
+    from app.admin.service import ROLE_NAMES
 
     try:
         data = RegisterIn(email=email, password=password, name=name)
@@ -222,7 +223,8 @@ def users_create(
             user = service.create_user(db, data.email, data.password, data.name, Role(role))
             audit.record(db, audit.CLI, audit.Action.user_created, target_type="user",
                          target_id=user.id,
-                         summary=f"Created the {user.role} account {user.name} ({user.email})",
+                         summary=f"Created the {ROLE_NAMES[Role(role)]} account {user.name} "
+                                 f"({user.email})",
                          details={"role": user.role})
             out.print(f"Created {user.role} {user.email} (id {user.id}).")
     except (ValidationError, AppError) as exc:

@@ -60,7 +60,7 @@ def users_page(
 def audit_page(
     request: Request, principal: PagePrincipal, db: DbSession, settings: AppSettings,
     action: Annotated[audit.Action | None, BeforeValidator(blank_is_none), Query()] = None,
-    actor: Annotated[str | None, BeforeValidator(blank_is_none), Query(max_length=320)] = None,
+    actor: Annotated[str | None, Query(max_length=320)] = None,
 ) -> Response:
     service.require_admin(principal.user)
     entries, next_cursor = audit.list_entries(db, 50, None, action, actor)

@@ -133,7 +133,7 @@ def _shown(db: DbSession, settings: Settings, user: User) -> dict[str, Any]:
 @router.patch("/users/{user_id}", response_model=AdminUserOut, responses={
     **ACTED, 403: ADMIN_ONLY, 404: NOT_FOUND,
     409: _error(f"{OWN_ACCOUNT.format('change the role of')}; or {LAST_ADMIN}")})
-def change_role(body: RoleIn, request: Request, principal: Administrator, db: DbSession,
+def change_user_role(body: RoleIn, request: Request, principal: Administrator, db: DbSession,
                 settings: AppSettings, target: Target) -> Any:
     """Change the account's role (`student`, `staff` or `admin`), in force from its next
     request. With single sign-on taking roles from the provider (`RAPPORT_OIDC_ROLES_CLAIM`),
@@ -146,7 +146,7 @@ def change_role(body: RoleIn, request: Request, principal: Administrator, db: Db
 @router.post("/users/{user_id}/deactivate", response_model=AdminUserOut, responses={
     **ACTED, 403: ADMIN_ONLY, 404: NOT_FOUND,
     409: _error(f"{OWN_ACCOUNT.format('deactivate')}; or {LAST_ADMIN}")})
-def deactivate(request: Request, principal: Administrator, db: DbSession,
+def deactivate_user(request: Request, principal: Administrator, db: DbSession,
                settings: AppSettings, target: Target) -> Any:
     """Deactivate the account, at once: every browser session of it ends, every API key of it
     is answered 401 `account_deactivated`, and a login with its password is refused (403
@@ -160,7 +160,7 @@ def deactivate(request: Request, principal: Administrator, db: DbSession,
 
 @router.post("/users/{user_id}/reactivate", response_model=AdminUserOut, responses={
     **ACTED, 403: ADMIN_ONLY, 404: NOT_FOUND})
-def reactivate(request: Request, principal: Administrator, db: DbSession,
+def reactivate_user(request: Request, principal: Administrator, db: DbSession,
                settings: AppSettings, target: Target) -> Any:
     """Let the account log in again; its API keys work again. Its browser sessions ended when
     it was deactivated: its owner logs in anew."""
@@ -191,7 +191,7 @@ def delete_user(request: Request, principal: Administrator, db: DbSession,
 
 ActionFilter = Annotated[audit.Action | None, BeforeValidator(blank_is_none), Query(
     description="Only entries of this action.")]
-ActorFilter = Annotated[str | None, BeforeValidator(blank_is_none), Query(
+ActorFilter = Annotated[str | None, Query(
     max_length=320, description="Only what this email did (as recorded then), in any case; "
                                 "`cli` for the command line.")]
 TargetFilter = Annotated[str | None, Query(max_length=200, description=(
@@ -201,7 +201,7 @@ TargetFilter = Annotated[str | None, Query(max_length=200, description=(
 @router.get("/audit", response_model=Page[AuditEntryOut], responses={
     403: _error("`admin_only`: only administrators read the audit log; or `missing_scope`: "
                 "the API key lacks `audit:read`")})
-def list_audit(request: Request, principal: Auditor, db: DbSession,
+def list_audit_entries(request: Request, principal: Auditor, db: DbSession,
                action: ActionFilter = None, actor: ActorFilter = None,
                target_id: TargetFilter = None, limit: Limit = 50,
                cursor: Cursor = None) -> Any:
