@@ -2,8 +2,10 @@
 students see neither page nor link; the page's htmx calls get the fragments they swap."""
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from tests.admin.helpers import Person
+from tests.conftest import PASSWORD
 
 HTMX = {"HX-Request": "true"}
 USERS = "/api/v1/admin/users"
@@ -109,3 +111,27 @@ def test_the_audit_page_lists_and_filters_what_was_done(
                                                                "action": ""}, headers=HTMX)
     assert fragment.text.lstrip().startswith('<section id="results"')
     assert fragment.text.count("data-label=\"When\"") == 2
+
+
+def test_the_api_keys_page_offers_each_role_the_scopes_its_keys_can_use(
+    admin: Person, staff: Person, student: Person
+) -> None:
+    offered = {person.name: person.client.get("/settings/api-keys").text
+               for person in (admin, staff, student)}
+    assert 'value="users:write"' in offered["Ada Admin"]
+    assert 'value="audit:read"' in offered["Ada Admin"]
+    assert 'value="users:read"' in offered["Sam Staff"]
+    assert 'value="users:write"' not in offered["Sam Staff"]
+    assert 'value="audit:read"' not in offered["Sam Staff"]
+    assert 'value="users:read"' not in offered["Maya Okafor"]
+
+
+def test_the_login_form_says_the_account_is_deactivated(
+    admin: Person, student: Person, client: TestClient
+) -> None:
+    admin.client.post(f"{USERS}/{student.id}/deactivate")
+    refused = client.post("/api/v1/auth/login", headers=HTMX,
+                          json={"email": student.email, "password": PASSWORD})
+    assert refused.status_code == 403
+    assert "deactivated by an administrator" in refused.text
+    assert 'id="login-form"' in refused.text
