@@ -225,10 +225,18 @@ def users_create(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from app import audit
+    from app.admin.service import ROLE_NAMES
+
     try:
         data = RegisterIn(email=email, password=password, name=name)
         with _db() as db:
             user = service.create_user(db, data.email, data.password, data.name, Role(role))
+            audit.record(db, audit.CLI, audit.Action.user_created, target_type="user",
+                         target_id=user.id,
+                         summary=f"Created the {ROLE_NAMES[Role(role)]} account {user.name} "
+                                 f"({user.email})",
+                         details={"role": user.role})
             out.print(f"Created {user.role} {user.email} (id {user.id}).")
     except (ValidationError, AppError) as exc:
         raise _fail(_describe(exc)) from exc
@@ -245,6 +253,7 @@ def api_keys_create(
     """Create an API key and print its secret (shown once)."""
     from pydantic import ValidationError
 
+    from app import audit
     from app.accounts import service
     from app.accounts.schemas import ApiKeyIn
     from app.errors import AppError
@@ -255,11 +264,137 @@ def api_keys_create(
             user = service.get_user_by_email(db, email)
             if user is None:
                 raise _fail(f"There is no account with the email {email}.")
-            _, secret = service.create_api_key(db, user, data.name, list(data.scopes))
+            key, secret = service.create_api_key(db, user, data.name, list(data.scopes))
+            audit.record(db, audit.CLI, audit.Action.api_key_created, target_type="api_key",
+                         target_id=key.id,
+                         summary=f"Created the API key “{key.name}” ({key.prefix}…) of "
+                                 f"{user.email} with {', '.join(key.scopes)}",
+                         details={"scopes": key.scopes})
     except (ValidationError, AppError) as exc:
         raise _fail(_describe(exc)) from exc
     err.print("Store this key now; it will not be shown again.")
     out.print(secret, highlight=False)
+
+
+@users.command("list")
+def users_list(
+    role: Annotated[str | None, typer.Option(click_type=click.Choice(ROLES),
+                                             help="Only accounts with this role.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")
+                       ] = False,
+) -> None:
+    """List accounts by name: email, role, status, created and last active."""
+    import json
+
+    from rich.table import Table
+
+    from app.admin import service as admin
+    from app.models import Role
+
+    settings = _settings()
+    filters = admin.UserFilters(role=Role(role) if role else None)
+    found: list[dict[str, object]] = []
+    with _db() as db:
+        cursor = None
+        while True:
+            items, cursor = admin.list_users(db, settings, filters, 200, cursor, full=True)
+            found += items
+            if cursor is None:
+                break
+    if as_json:
+        typer.echo(json.dumps([{k: v.isoformat() if hasattr(v, "isoformat") else v
+                                for k, v in item.items()} for item in found], indent=2))
+        return
+    if not found:
+        out.print("No accounts" + (f" with the role {role}." if role else "."))
+        return
+    table = Table("Name", "Email", "Role", "Status", "Created", "Last active")
+    for item in found:
+        created, seen = item["created_at"], item["last_active_at"]
+        table.add_row(str(item["name"]), str(item["email"]), str(item["role"]),
+                      str(item["status"]), f"{created:%Y-%m-%d}",
+                      f"{seen:%Y-%m-%d %H:%M}" if seen else "not known")
+    out.print(table)
+
+
+def _change_user(email: str, change: str) -> None:
+    """Run one administration action on the account with ``email``, recorded in the audit log
+    as done by the command line; a clear message and exit code 1 when it cannot be done."""
+    from app import audit
+    from app.admin import service as admin
+    from app.errors import AppError
+    from app.models import Role
+
+    try:
+        with _db() as db:
+            user = admin.find_by_email(db, email)
+            if change == "deactivate":
+                if user.deactivated_at is not None:
+                    out.print(f"{user.email} was deactivated already.")
+                    return
+                admin.deactivate(db, audit.CLI, user)
+                out.print(f"Deactivated {user.email}: every session and API key of it stopped "
+                          "working, and it cannot log in.")
+            elif change == "reactivate":
+                if user.deactivated_at is None:
+                    out.print(f"{user.email} is active already.")
+                    return
+                admin.reactivate(db, audit.CLI, user)
+                out.print(f"Reactivated {user.email}: it can log in again.")
+            else:
+                before = user.role
+                admin.change_role(db, audit.CLI, user, Role(change))
+                out.print(f"{user.email} is {change} already." if before == change
+                          else f"{user.email} is now {change} (was {before}).")
+    except AppError as exc:
+        raise _fail(_describe(exc)) from exc
+
+
+@users.command("set-role")
+def users_set_role(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    role: Annotated[str, typer.Option(click_type=click.Choice(ROLES),
+                                      help="student, staff or admin.")],
+) -> None:
+    """Change an account's role (never the last active administrator's)."""
+    _change_user(email, role)
+
+
+@users.command("deactivate")
+def users_deactivate(email: Annotated[str, typer.Option(help="The account's email.")]) -> None:
+    """Deactivate an account: its sessions and API keys stop at once, and it cannot log in."""
+    _change_user(email, "deactivate")
+
+
+@users.command("reactivate")
+def users_reactivate(email: Annotated[str, typer.Option(help="The account's email.")]) -> None:
+    """Let a deactivated account log in again (its API keys work again)."""
+    _change_user(email, "reactivate")
+
+
+@users.command("delete")
+def users_delete(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an account and everything it owns (the alumni directory stays)."""
+    from app import audit
+    from app.admin import service as admin
+    from app.errors import AppError
+
+    try:
+        with _db() as db:
+            user = admin.find_by_email(db, email)
+            name, address = user.name, user.email
+        # Asked with no transaction open: on SQLite, one would hold the write lock meanwhile.
+        if not yes and not typer.confirm(f"Delete the account of {name} ({address}) and "
+                                         "everything it owns? This cannot be undone."):
+            raise _fail("Nothing was deleted.")
+        with _db() as db:
+            admin.delete_user(db, audit.CLI, admin.find_by_email(db, address))
+    except AppError as exc:
+        raise _fail(_describe(exc)) from exc
+    out.print(f"Deleted {address} and everything it owned.")
 
 
 @app.command("import")
@@ -278,6 +413,7 @@ def import_file(
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from app import audit
     from app.accounts import service
     from app.db import make_engine, make_sessionmaker
     from app.errors import AppError
@@ -306,7 +442,8 @@ def import_file(
             try:
                 job = imports.run(db, owner, binary, target=target, fmt=format,
                                   filename=path.name, dry_run=dry_run, progress=progress,
-                                  max_rows=_settings().import_max_contact_rows)
+                                  max_rows=_settings().import_max_contact_rows,
+                                  actor=audit.CLI)
             except (AppError, FileProblem) as exc:
                 raise _fail(exc.message if isinstance(exc, FileProblem) else _describe(exc)) from exc
             bar.update(task, completed=size)

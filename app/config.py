@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # email is on. The link works for email_verification_hours.
     email_verification: bool | None = None
     email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
+    # The audit log of staff and admin actions: entries older than this many days are deleted
+    # by `rapport worker`.
+    audit_keep_days: int = Field(default=365, ge=1)
 
     # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
     # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its

@@ -11,6 +11,8 @@ from app.accounts import pages as account_pages
 from app.accounts import router as account_router
 from app.accounts import service as accounts
 from app.accounts.usage import writing_uses
+from app.admin import pages as admin_pages
+from app.admin import router as admin_router
 from app.config import Settings, get_settings
 from app.contacts import pages as contact_pages
 from app.contacts import router as contact_router
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook_router.router)
     app.include_router(stats_router.router)
     app.include_router(reminder_router.router)
+    app.include_router(admin_router.router)
     app.include_router(home_pages.router)
     app.include_router(account_pages.router)
     app.include_router(oidc.pages)
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook_pages.router)
     app.include_router(stats_pages.router)
     app.include_router(reminder_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     accounts.dummy_hash()  # made now, so that the first login with an unknown email is not slower

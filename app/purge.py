@@ -29,6 +29,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.idempotency import LIFETIME
 from app.models import (
+    AuditEntry,
     AuthSession,
     DirectoryEntry,
     EmailStatus,
@@ -57,6 +58,7 @@ def _expired(settings: Settings, now: datetime) -> list[tuple[str, Any, ColumnEl
         ("reminder_emails", ReminderEmail,
          and_(ReminderEmail.status.in_([EmailStatus.sent, EmailStatus.failed]),
               ReminderEmail.created_at < now - timedelta(days=settings.reminder_emails_keep_days))),
+        ("audit_entries", AuditEntry, AuditEntry.at < now - timedelta(days=settings.audit_keep_days)),
     ]
 
 

@@ -98,6 +98,7 @@ def maya_owns(app: FastAPI, make_client: Callable[[], TestClient]) -> dict[str, 
             "question_id": question["id"], "interview_id": interview["id"],
             "item_id": item["id"], "task_id": task["id"], "template_id": template["id"],
             "message_id": message["id"], "import_id": upload.json()["id"], "section": "about",
+            "user_id": me["id"],
             "entry_id": hidden_entry(app), "external_id": HIDDEN_EXTERNAL_ID,
             # Maya's feed and unsubscribe links are capabilities: their stored hash, or her id
             # with a signature made up, open nothing.
@@ -142,10 +143,11 @@ def test_every_route_with_an_id_answers_404_for_another_students_id(
         body = BODIES.get((method, path), {}) if method in {"POST", "PUT", "PATCH"} else None
         response = jon.request(method, url, json=body)
         # A hidden directory entry is not found; changing one is for staff only. Webhooks are
-        # the career office's: a student is refused (403) before any id is looked at.
+        # the career office's, and accounts are administered by staff: a student is refused
+        # (403) before any id is looked at.
         directory = {"entry_id", "external_id"} & set(params)
         expected = {403, 404} if directory and method != "GET" else {404}
-        if "webhook_id" in params:
+        if "webhook_id" in params or path.startswith("/api/v1/admin/"):
             expected = {403}
         assert response.status_code in expected, (
             f"{method} {path} answered {response.status_code}"

@@ -65,8 +65,8 @@ def api_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 
 def expected_scopes(method: str, path: str) -> set[str]:
-    """What a key needs for a route: its part's :read for a GET, :write otherwise; stats and
-    webhooks have scopes of their own."""
+    """What a key needs for a route: its part's :read for a GET, :write otherwise; stats,
+    webhooks, account administration and the audit log have scopes of their own."""
     if (method, path) in NEEDS:
         return NEEDS[(method, path)]
     segments = path.removeprefix("/api/v1/").split("/")
@@ -74,6 +74,10 @@ def expected_scopes(method: str, path: str) -> set[str]:
         return {"stats:read"}
     if any("webhooks" in s for s in segments):
         return {"webhooks:manage"}
+    if segments[:2] == ["admin", "audit"]:
+        return {"audit:read"}
+    if segments[:2] == ["admin", "users"]:
+        return {"users:read" if method == "GET" else "users:write"}
     part = PARTS.get(segments[0])
     assert part is not None, f"teach tests/test_scopes.py the scope of {method} {path}"
     return {f"{part}:{'read' if method == 'GET' else 'write'}"}

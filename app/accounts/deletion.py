@@ -19,7 +19,7 @@ short transaction. What stays:
 The email address is free again at once: registering with it makes a new, empty account.
 """
 
-from sqlalchemy import Delete, delete, func, select, update
+from sqlalchemy import Delete, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.service import (
@@ -92,12 +92,16 @@ def _owned(user_id: str) -> list[Delete]:
 
 
 def is_last_admin(db: Session, user: User) -> bool:
-    """Whether ``user`` is the only administrator left: nobody could manage Rapport without them."""
-    if user.role != Role.admin:
+    """Whether ``user`` is the last active administrator: nobody could manage Rapport without
+    them. The active administrators' rows are locked (on PostgreSQL; SQLite has one writer at a
+    time) until the caller commits, so two administrators taking each other away at once
+    cannot both succeed."""
+    if user.role != Role.admin or user.deactivated_at is not None:
         return False
-    others = db.scalar(select(func.count()).select_from(User)
-                       .where(User.role == Role.admin, User.id != user.id))
-    return not others
+    admins = db.scalars(select(User.id)
+                        .where(User.role == Role.admin, User.deactivated_at.is_(None))
+                        .order_by(User.id).with_for_update())
+    return not any(admin_id != user.id for admin_id in admins)
 
 
 def refuse_last_admin(db: Session, user: User) -> None:

@@ -168,7 +168,8 @@ def link_page(request: Request, db: WritingDb, settings: AppSettings) -> Respons
                 "or `bad_request`: the body cannot be read"),
     401: _error("`invalid_credentials`: the password is not right"),
     403: _error("`sso_account_taken`: the account or the university sign-in is linked to "
-                "another; or `csrf_failed`"),
+                "another; `account_deactivated`: an administrator deactivated the account; or "
+                "`csrf_failed`"),
     429: _error("`login_throttled`: too many failed attempts, counted as logins are",
                 "Seconds until the window that refused the attempt ends."),
 })

@@ -37,7 +37,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.accounts.service import get_user_by_email, normalize_email, sha256
+from app.accounts.service import (
+    get_user_by_email,
+    normalize_email,
+    refuse_deactivated,
+    sha256,
+)
 from app.config import Settings
 from app.db import new_token, utcnow
 from app.errors import AppError, Forbidden
@@ -363,7 +368,9 @@ def person(settings: Settings, claims: dict[str, Any]) -> Person:
 
 def _apply(db: Session, user: User, who: Person, identity: OidcIdentity) -> User:
     """What each sign-in refreshes: the role (when the provider decides it) and the email
-    (when the university changed it and no other account has the new one)."""
+    (when the university changed it and no other account has the new one). A deactivated
+    account is refused, whatever the provider says."""
+    refuse_deactivated(user)
     if who.role is not None:
         user.role = who.role
     if user.email != who.email and get_user_by_email(db, who.email) is None:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.accounts import deletion, password_reset, service, verification, zones
 from app.accounts.router import DEVICE_COOKIE, LOGIN_PATH
-from app.accounts.schemas import SCOPES, STAFF_SCOPES, UserOut
+from app.accounts.schemas import ADMIN_SCOPES, SCOPES, STAFF_SCOPES, UserOut
 from app.deps import (
     SESSION_COOKIE,
     AppSettings,
@@ -22,16 +22,20 @@ from app.deps import (
 )
 from app.directory.service import STAFF
 from app.errors import AppError, TooManyRequests, ValidationFailed
+from app.models import Role
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
 
 
 def usable_scopes(user: Any) -> tuple[str, ...]:
-    """The scopes offered to this person: a student's key could never use the staff ones."""
-    if user.role in STAFF:
+    """The scopes offered to this person: a student's key could never use the staff ones,
+    nor a staff member's the administrators' ones."""
+    if user.role == Role.admin:
         return SCOPES
-    return tuple(s for s in SCOPES if s not in STAFF_SCOPES)
+    if user.role in STAFF:
+        return tuple(s for s in SCOPES if s not in ADMIN_SCOPES)
+    return tuple(s for s in SCOPES if s not in STAFF_SCOPES | ADMIN_SCOPES)
 
 
 templates.env.globals.update(timezones=zones.choices, usable_scopes=usable_scopes)
@@ -117,7 +121,8 @@ def reset_password(
             "form": form, "token": token,
             "errors": {"password": "Use at least 8 characters."}}, status_code=422)
     try:
-        password_reset.reset_password(db, settings, token, password, revoke_api_keys)
+        password_reset.reset_password(db, settings, token, password, revoke_api_keys,
+                                      request.client.host if request.client else None)
     except ValidationFailed as exc:
         return render(request, "accounts/reset_password.html", {
             "form": form, "token": token, "error": exc.detail, "errors": dict(exc.fields)},

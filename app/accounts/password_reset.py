@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.accounts.service import (
     Limit,
     _count_or_refuse,
@@ -60,7 +61,8 @@ def request_reset(db: Session, settings: Settings, email: str,
     token = new_token()
     user = get_user_by_email(db, email)
     msg = None
-    if user is not None and settings.email_enabled:
+    # A deactivated account is sent nothing (and told nothing different).
+    if user is not None and user.deactivated_at is None and settings.email_enabled:
         minutes = settings.password_reset_minutes
         reset = PasswordReset(id=sha256(token), user_id=user.id,
                               expires_at=now + timedelta(minutes=minutes))
@@ -96,10 +98,11 @@ def _invalid(settings: Settings) -> ValidationFailed:
 
 
 def reset_password(db: Session, settings: Settings, token: str, password: str,
-                   revoke_api_keys: bool) -> int:
+                   revoke_api_keys: bool, address: str | None = None) -> int:
     """Set the password of the token's account: the token and every other of the account's are
     used up, every browser session ends, and with ``revoke_api_keys`` every API key. Returns
-    how many keys were revoked. Commits; no connection is held while argon2 works."""
+    how many keys were revoked. A staff or admin account's reset goes to the audit log, with
+    the ``address`` it came from. Commits; no connection is held while argon2 works."""
     token_hash = sha256(token)
     known = db.scalar(select(PasswordReset.expires_at).where(PasswordReset.id == token_hash))
     db.commit()
@@ -115,6 +118,9 @@ def reset_password(db: Session, settings: Settings, token: str, password: str,
         raise _invalid(settings)
     user = db.get(User, used.user_id)
     assert user is not None  # the row goes with its account (ON DELETE CASCADE)
+    if user.deactivated_at is not None:  # its links were deleted then; one made meanwhile
+        db.commit()
+        raise _invalid(settings)
     user.password_hash = password_hash
     db.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
     # Whoever was locked out by failed logins to this account may log in at once.
@@ -124,5 +130,12 @@ def reset_password(db: Session, settings: Settings, token: str, password: str,
     if revoke_api_keys:
         result = db.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
         revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    if audit.audited(user):
+        keys = f", and revoked its {revoked} API key{'' if revoked == 1 else 's'}" \
+            if revoke_api_keys else ""
+        audit.record(db, audit.Actor.of(user, address), audit.Action.password_reset,
+                     target_type="user", target_id=user.id,
+                     summary=f"Set a new password for {user.email} with an emailed reset "
+                             f"link{keys}", details={"api_keys_revoked": revoked})
     db.commit()
     return revoked

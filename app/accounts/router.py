@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
+from app import audit
 from app.accounts import deletion, password_reset, service, verification, zones
 from app.accounts.schemas import (
     ApiKeyCreated,
@@ -114,8 +115,10 @@ def register(
                          "that marks this client as a device of the account."},
     401: _error("`invalid_credentials`: the email or the password is not right (the same "
                 "answer for both)"),
-    403: _error("`csrf_failed`: a request from another site; or `password_login_off`: single "
-                "sign-on is on and password login is for administrators only"),
+    403: _error("`account_deactivated`: the password is right, but an administrator has "
+                "deactivated the account; or `csrf_failed`: a request from another site; or "
+                "`password_login_off`: single sign-on is on and password login is for "
+                "administrators only"),
     429: _error("`login_throttled`: too many failed logins from this address, to this account "
                 "from this address or from everywhere, or on this device. Every attempt "
                 "counts; a successful one is taken back. A client that sends the "
@@ -189,7 +192,8 @@ def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, db: D
                            settings: AppSettings) -> Response:
     """Set a new password with the token of a reset link."""
     check_same_origin(request)
-    password_reset.reset_password(db, settings, body.token, body.password, body.revoke_api_keys)
+    password_reset.reset_password(db, settings, body.token, body.password, body.revoke_api_keys,
+                                  request.client.host if request.client else None)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -406,6 +410,11 @@ def create_api_key(
     body: ApiKeyIn, request: Request, principal: SessionPrincipal, db: DbSession
 ) -> Any:
     key, secret = service.create_api_key(db, principal.user, body.name, body.scopes)
+    if audit.audited(principal.user):  # staff and administrators; a student's own are private
+        audit.record(db, audit.Actor.calling(principal, request), audit.Action.api_key_created,
+                     target_type="api_key", target_id=key.id,
+                     summary=f"Created the API key “{key.name}” ({key.prefix}…) with "
+                             f"{', '.join(key.scopes)}", details={"scopes": key.scopes})
     created = ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=secret)
     if is_htmx(request):
         context = {"created": created, "form": {}, "keys": _all_keys(db, principal), "oob": True}
@@ -423,7 +432,11 @@ def _all_keys(db: DbSession, principal: Principal) -> list[Any]:
 def revoke_api_key(
     key_id: str, request: Request, principal: SessionPrincipal, db: DbSession
 ) -> Response:
-    service.revoke_api_key(db, principal.user, key_id)
+    key = service.revoke_api_key(db, principal.user, key_id)
+    if audit.audited(principal.user):
+        audit.record(db, audit.Actor.calling(principal, request), audit.Action.api_key_revoked,
+                     target_type="api_key", target_id=key.id,
+                     summary=f"Revoked the API key “{key.name}” ({key.prefix}…)")
     if is_htmx(request):
         return render(request, "accounts/api_keys.html", {"keys": _all_keys(db, principal)},
                       block="key_list")

@@ -9,7 +9,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 from app.schemas import Input, blank_is_none
 
 # One pair for each part of the API; interviews:* covers the question bank and tasks too.
-# stats:read and webhooks:manage are for career-services staff.
+# stats:read, webhooks:manage and users:read are for career-services staff; users:write and
+# audit:read for administrators.
 SCOPES = (
     "profile:read",
     "profile:write",
@@ -23,9 +24,14 @@ SCOPES = (
     "directory:write",
     "stats:read",
     "webhooks:manage",
+    "users:read",
+    "users:write",
+    "audit:read",
 )
 # What only career-services staff may do: a student's key holding one would always get 403.
-STAFF_SCOPES = frozenset({"directory:write", "stats:read", "webhooks:manage"})
+STAFF_SCOPES = frozenset({"directory:write", "stats:read", "webhooks:manage", "users:read"})
+# What only administrators may do: anyone else's key holding one would always get 403.
+ADMIN_SCOPES = frozenset({"users:write", "audit:read"})
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
 
 

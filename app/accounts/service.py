@@ -338,10 +338,20 @@ def authenticate(
     user = attempt.user
     if user is None or not valid or not user.password_hash:
         raise Unauthorized("The email or password is not right.", code="invalid_credentials")
+    refuse_deactivated(user)  # told only to someone who knows the password
     if new_hash:
         user.password_hash = new_hash
     _take_back(db, attempt)
     return user
+
+
+DEACTIVATED = ("This account has been deactivated by an administrator. Ask your "
+               "career-services office if you need it again.")
+
+
+def refuse_deactivated(user: User) -> None:
+    if user.deactivated_at is not None:
+        raise Forbidden(DEACTIVATED, code="account_deactivated")
 
 
 def check_password_login(settings: Settings, user: User) -> None:
@@ -393,8 +403,10 @@ def start_session(db: Session, settings: Settings, user: User) -> str:
 
 
 def find_session(db: Session, settings: Settings, token: str) -> AuthSession | None:
+    """The live session of this token; none for a deactivated account (its user is loaded
+    with it, in the same query)."""
     session = db.get(AuthSession, sha256(token))
-    if session is None:
+    if session is None or session.user.deactivated_at is not None:
         return None
     now = utcnow()
     if session.expires_at <= now:
@@ -515,20 +527,25 @@ def _show_latest_use(key: ApiKey) -> None:
         set_committed_value(key, "last_used_at", latest)
 
 
-def revoke_api_key(db: Session, user: User, key_id: str) -> None:
+def revoke_api_key(db: Session, user: User, key_id: str) -> ApiKey:
     key = db.get(ApiKey, key_id)
     if key is None or key.user_id != user.id:
         raise NotFound("There is no API key with this id.")
     db.delete(key)
+    return key
 
 
 def find_api_key(db: Session, secret: str) -> ApiKey | None:
     """The key with this secret, and its user, in one indexed query. Its use is only noted:
-    a request never writes a key's last use (app/accounts/usage.py does, once a minute)."""
+    a request never writes a key's last use (app/accounts/usage.py does, once a minute).
+    The key of a deactivated account is refused (401 ``account_deactivated``)."""
     if not secret.startswith(KEY_PREFIX):
         return None
     key = db.scalar(select(ApiKey).where(ApiKey.key_hash == sha256(secret)))
     if key is not None:
+        if key.user.deactivated_at is not None:
+            raise Unauthorized("The account this API key belongs to has been deactivated.",
+                               code="account_deactivated")
         usage.note(key.id, utcnow())
     return key
 

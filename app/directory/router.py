@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from app import idempotency
+from app import audit, idempotency
 from app.accounts.service import Principal
 from app.contacts.schemas import ContactOut
 from app.deps import AppSettings, DbSession, check_scopes, require_scope
@@ -205,6 +205,7 @@ def delete_by_external_id(external_id: ExternalIdPath, request: Request, princip
         raise NotFound("There is no directory entry with this external id.")
     if entry.deleted_at is None:
         check_if_match(request, entry.version)
+        _record_deletion(db, audit.Actor.calling(principal, request), entry)
         service.delete_entry(db, entry)
     return Response(status_code=204)
 
@@ -228,12 +229,22 @@ def update_entry(body: EntryPatch, request: Request, response: Response, db: DbS
 
 
 @router.delete("/directory/{entry_id}", status_code=204, responses=CONFLICT)
-def delete_entry(request: Request, db: DbSession,
+def delete_entry(request: Request, db: DbSession, principal: Writer,
                  entry: Annotated[DirectoryEntry, Depends(writable_entry)]) -> Response:
     """Delete the entry, keeping a tombstone for sync: it is gone from every other read."""
     check_if_match(request, entry.version)
+    _record_deletion(db, audit.Actor.calling(principal, request), entry)
     service.delete_entry(db, entry)
     return Response(status_code=204)
+
+
+def _record_deletion(db: Session, actor: audit.Actor, entry: DirectoryEntry) -> None:
+    """In the audit log, before the entry is blanked to a tombstone: whose entry it was."""
+    name = " ".join(filter(None, [entry.first_name, entry.last_name]))
+    audit.record(db, actor, audit.Action.directory_entry_deleted,
+                 target_type="directory_entry", target_id=entry.id,
+                 summary=f"Deleted the directory entry of {name}",
+                 details={"external_id": entry.external_id} if entry.external_id else None)
 
 
 @router.post("/directory/{entry_id}/add-to-contacts", response_model=ContactOut,

@@ -9,6 +9,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.accounts.service import Principal
 from app.deps import DbSession, require_any_scope
 from app.errors import ERROR_RESPONSES, Forbidden, ValidationFailed, conflicts
@@ -74,7 +75,8 @@ def create_import(
     try:
         job = service.run(db, principal.user, file.file, target=target, fmt=format,
                           filename=file.filename or "", dry_run=dry_run, mapping=columns,
-                          max_rows=request.app.state.settings.import_max_contact_rows)
+                          max_rows=request.app.state.settings.import_max_contact_rows,
+                          actor=audit.Actor.calling(principal, request))
     except FileProblem as problem:
         raise ValidationFailed(problem.message, code="file_unreadable",
                                fields=[("file", problem.message)]) from None

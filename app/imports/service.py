@@ -29,6 +29,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import audit
 from app.contacts.export import inert
 from app.db import new_id, utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -85,10 +86,12 @@ def file_digest(binary: IO[bytes]) -> tuple[str, bool]:
 
 def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = "auto",
         filename: str = "", dry_run: bool = False, mapping: dict[str, str] | None = None,
-        progress: Callable[[int], None] | None = None, max_rows: int | None = None) -> Import:
+        progress: Callable[[int], None] | None = None, max_rows: int | None = None,
+        actor: audit.Actor | None = None) -> Import:
     """Import ``binary`` and return its record (a dry run's record is kept, its rows are not).
     ``max_rows``: a file into a student's contacts with more rows is refused before any is
-    written."""
+    written. An import into the directory goes to the audit log as done by ``actor`` (the
+    owner when none is given), committed with the import's end."""
     if target == "directory" and not may_write_directory(owner):
         raise Forbidden("Only career-services staff can import into the alumni directory.",
                         code="staff_only")
@@ -173,6 +176,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
             job.status, job.problem = "failed", f"Stopped after row {job.lines_done}."
             job.finished_at = utcnow()
             webhooks.import_finished(db, job)
+            _audited(db, job, actor or audit.Actor.of(owner))
             db.commit()
         raise
     finally:
@@ -195,8 +199,21 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
         db.add_all(kept)
     else:
         webhooks.import_finished(db, job)
+        _audited(db, job, actor or audit.Actor.of(owner))
     db.commit()
     return job
+
+
+def _audited(db: Session, job: Import, actor: audit.Actor) -> None:
+    if job.target != "directory":
+        return
+    counts = {c: getattr(job, c) for c in ("created", "updated", "unchanged", "skipped")}
+    told = ", ".join(f"{n:,} {c}" for c, n in counts.items())
+    ending = f"; it stopped: {job.problem}" if job.status == "failed" else ""
+    audit.record(db, actor, audit.Action.directory_imported, target_type="import",
+                 target_id=job.id,
+                 summary=f"Imported {job.filename or 'a file'} into the directory: {told}{ending}",
+                 details={**counts, "format": job.format, "status": job.status})
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Every ORM model, imported here so Alembic and the app see the whole schema."""
 
 from app.models.account import ApiKey, AuthSession, LoginCounter, PasswordReset, Role, User
+from app.models.audit import AuditEntry
 from app.models.contact import Contact, ContactEvent, ContactTag, Organization, Source, Stage
 from app.models.directory import (
     DirectoryEngagement,
@@ -19,6 +20,7 @@ from app.models.webhook import DeliveryStatus, Webhook, WebhookDelivery, Webhook
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "AuthSession",
     "Channel",
     "Contact",

@@ -37,6 +37,9 @@ class User(IdMixin, TimestampMixin, Base):
     email_verified_at: Mapped[datetime | None]
     # A new address asked for on the profile, in force once it confirms its own link.
     pending_email: Mapped[str | None] = mapped_column(String(320))
+    # Set by an administrator: every session and API key of the account stops working and it
+    # cannot log in, until reactivated (null again).
+    deactivated_at: Mapped[datetime | None]
 
     api_keys: Mapped[list["ApiKey"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from app import idempotency
+from app import audit, idempotency
 from app.accounts.service import Principal
 from app.deps import AppSettings, DbSession, require_scope
 from app.errors import ERROR_RESPONSES
@@ -57,8 +57,13 @@ def create_webhook(body: WebhookIn, request: Request, response: Response, princi
     """Subscribe an address. The answer carries the signing `secret`, shown this once."""
 
     def create() -> WebhookCreated:
-        return created(service.create_webhook(db, settings, principal.user, body.url,
-                                              list(body.events), body.active, body.description))
+        hook = service.create_webhook(db, settings, principal.user, body.url, list(body.events),
+                                      body.active, body.description)
+        audit.record(db, audit.Actor.calling(principal, request), audit.Action.webhook_created,
+                     target_type="webhook", target_id=hook.id,
+                     summary=f"Added the webhook {hook.url}",
+                     details={"events": hook.events, "active": hook.active})
+        return created(hook)
 
     made = idempotency.create_once(db, principal.user, idempotency_key, request.url.path, body,
                                    create, WebhookCreated)
@@ -80,11 +85,20 @@ def get_webhook(response: Response, hook: ManagedWebhook) -> Any:
 
 @router.patch("/webhooks/{webhook_id}", response_model=WebhookOut)
 def update_webhook(body: WebhookPatch, request: Request, response: Response, db: DbSession,
-                   settings: AppSettings, hook: ManagedWebhook) -> Any:
+                   settings: AppSettings, principal: Manager, hook: ManagedWebhook) -> Any:
     """Change the address, the events, or pause it (`active: false`): a paused webhook gets no
     new deliveries, and those already queued wait until it is active again."""
     check_if_match(request, hook.version)
+    before = {"url": hook.url, "events": list(hook.events), "active": hook.active,
+              "description": hook.description}
     service.update_webhook(db, settings, hook, body.model_dump(exclude_unset=True))
+    changed = {field: {"from": was, "to": getattr(hook, field)}
+               for field, was in before.items() if getattr(hook, field) != was}
+    if changed:
+        audit.record(db, audit.Actor.calling(principal, request), audit.Action.webhook_updated,
+                     target_type="webhook", target_id=hook.id,
+                     summary=f"Changed the webhook {hook.url}: {', '.join(changed)}",
+                     details=changed)
     if is_htmx(request):
         return render(request, PAGE, pages.lists(db), block="webhook_list")
     tag_response(response, hook.version)
@@ -92,9 +106,13 @@ def update_webhook(body: WebhookPatch, request: Request, response: Response, db:
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(request: Request, db: DbSession, hook: ManagedWebhook) -> Response:
+def delete_webhook(request: Request, db: DbSession, principal: Manager,
+                   hook: ManagedWebhook) -> Response:
     """Remove the subscription and every delivery of it."""
     check_if_match(request, hook.version)
+    audit.record(db, audit.Actor.calling(principal, request), audit.Action.webhook_deleted,
+                 target_type="webhook", target_id=hook.id,
+                 summary=f"Deleted the webhook {hook.url}", details={"events": hook.events})
     service.delete_webhook(db, hook)
     if is_htmx(request):  # its deliveries are gone from the list below too
         return render(request, PAGE, {"deliveries_oob": True, **pages.lists(db)},
@@ -103,9 +121,14 @@ def delete_webhook(request: Request, db: DbSession, hook: ManagedWebhook) -> Res
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=WebhookCreated)
-def rotate_secret(request: Request, db: DbSession, hook: ManagedWebhook) -> Any:
+def rotate_secret(request: Request, db: DbSession, principal: Manager,
+                  hook: ManagedWebhook) -> Any:
     """A new signing secret, in force at once, shown this once; the old one stops working."""
     service.rotate_secret(db, hook)
+    audit.record(db, audit.Actor.calling(principal, request), audit.Action.webhook_updated,
+                 target_type="webhook", target_id=hook.id,
+                 summary=f"Gave the webhook {hook.url} a new signing secret",
+                 details={"secret": "rotated"})
     if is_htmx(request):
         context = {"rotated": created(hook), **pages.lists(db)}
         return render(request, PAGE, context, block="webhook_list")

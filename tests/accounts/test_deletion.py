@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts.service import sha256
 from app.db import Base, utcnow
 from app.models import (
+    AuditEntry,
     DirectoryEngagement,
     DirectoryEntry,
     OidcIdentity,
@@ -110,6 +111,9 @@ def fill(app: FastAPI, client: TestClient, entry_id: str, word: str) -> str:
             PasswordReset(id=sha256(word), user_id=me["id"],
                           expires_at=utcnow() + timedelta(minutes=30)),
             OidcIdentity(user_id=me["id"], issuer="https://login.uni.edu", subject=word),
+            # An entry of what they did while staff: it stays, no longer naming their account.
+            AuditEntry(actor_id=me["id"], actor_email=me["email"], action="api_key.created",
+                       target_type="api_key", summary="Created an API key"),
         ])
         db.commit()
     return str(me["id"])
@@ -160,7 +164,8 @@ def test_deleting_my_account_leaves_no_row_of_mine_and_every_row_of_others(
     assert 'rapport_session=""' in response.headers["set-cookie"]
     with Session(app.state.engine) as db:
         left = still_there(db, mine)
-        assert set(left) == {"directory_engagements"}
+        # What stays is the institution's: engagements counted and the audit log, without her.
+        assert set(left) == {"directory_engagements", "audit_entries"}
         assert not db.scalars(select(DirectoryEngagement).where(
             DirectoryEngagement.id.in_([k[0] for k in left["directory_engagements"]]),
             DirectoryEngagement.student_id.is_not(None))).all()

@@ -278,14 +278,15 @@ def _know_the_database(database_url: str) -> None:
     DATABASE["url"] = database_url
 
 
-def make_staff(database_url: str, email: str = STAFF_EMAIL) -> None:
-    """Give an existing account the staff role, as an administrator would in the database."""
+def make_staff(database_url: str, email: str = STAFF_EMAIL, role: Role = Role.staff) -> None:
+    """Give an existing account the staff role (or ``role``), as `rapport users set-role`
+    would."""
     engine = create_engine(database_url)
     try:
         with Session(engine) as db, db.begin():
             user = db.scalar(select(User).where(User.email == email))
             assert user is not None, email
-            user.role = Role.staff
+            user.role = role
     finally:
         engine.dispose()
 
@@ -485,6 +486,48 @@ def open_stats_without_activity(page: Page, base_url: str) -> None:
     expect(page.get_by_text("No student activity in these months yet.")).to_be_visible()
 
 
+# --- account administration --------------------------------------------------------------------
+
+ADMIN_EMAIL = "ada.admin@uni.edu"
+
+
+def administered(page: Page, base_url: str) -> None:
+    """An administrator, logged in, beside the staff member and two students (one of them
+    deactivated)."""
+    csrf = log_in(page, base_url, ADMIN_EMAIL, "Ada Admin")
+    make_staff(DATABASE["url"], ADMIN_EMAIL, Role.admin)
+    for email, name in [(STAFF_EMAIL, STAFF_NAME), (EMAIL, NAME), ("jon@uni.edu", "Jon Park")]:
+        other = page.context.browser.new_context()  # type: ignore[union-attr]
+        log_in(other.new_page(), base_url, email, name)
+        other.close()
+    make_staff(DATABASE["url"])
+    users = page.request.get(f"{base_url}/api/v1/admin/users?q=jon").json()["items"]
+    response = page.request.post(f"{base_url}/api/v1/admin/users/{users[0]['id']}/deactivate",
+                                 headers={"X-CSRF-Token": csrf})
+    assert response.status == 200, response.text()
+
+
+def open_admin_users(page: Page, base_url: str) -> None:
+    administered(page, base_url)
+    page.goto(f"{base_url}/admin/users")
+    expect(page.locator("#results tbody tr")).to_have_count(4)
+    expect(page.get_by_label(f"Role of {NAME}")).to_be_visible()
+
+
+def open_admin_audit(page: Page, base_url: str) -> None:
+    administered(page, base_url)
+    page.goto(f"{base_url}/admin/audit")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+
+
+def open_students_as_staff(page: Page, base_url: str) -> None:
+    administered(page, base_url)
+    log_in(page, base_url, STAFF_EMAIL, STAFF_NAME, register=False)
+    page.goto(f"{base_url}/admin/users")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Students")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+
+
 PAGES: dict[str, Callable[[Page, str], None]] = {
     "welcome": open_welcome,
     "login": open_login,
@@ -525,6 +568,9 @@ PAGES: dict[str, Callable[[Page, str], None]] = {
     "webhooks-after-a-refused-address": open_webhooks_after_a_refused_address,
     "stats": open_stats,
     "stats-without-activity": open_stats_without_activity,
+    "admin-users": open_admin_users,
+    "admin-audit": open_admin_audit,
+    "students-staff": open_students_as_staff,
 }
 # A validation error is a 422 on purpose; Chromium and htmx both log that request as an error.
 EXPECTED_CONSOLE_ERRORS = {

@@ -1,0 +1,1 @@
+"""Account administration: the list of accounts, role changes, deactivation, deletion, and the audit log."""
