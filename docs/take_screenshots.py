@@ -241,6 +241,28 @@ def stats_pages(page: Page, base: str, url: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
 
 
+def admin_pages(page: Page, base: str, url: str, email: str) -> None:
+    """Make the staff member an administrator, deactivate a student, then read the users and
+    the audit log, on a desktop and on a phone."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE users SET role = 'admin' WHERE email = :email"), {"email": email})
+    engine.dispose()
+    page.goto(f"{base}/admin/users")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Deactivate {STUDENTS[1]}").click()
+    page.wait_for_selector("text=Reactivate")
+    page.get_by_label(f"Role of {STUDENTS[0]}").select_option("staff")
+    page.wait_for_load_state("networkidle")
+    for width, suffix in [(1280, ""), (390, "-phone")]:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"{base}/admin/users")
+        shoot(page, f"admin-users{suffix}")
+        page.goto(f"{base}/admin/audit")
+        shoot(page, f"admin-audit{suffix}")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -319,6 +341,7 @@ def main() -> None:
                     directory_page(page, base, url, "jordan@uni.edu")
                     webhooks_page(page, base)
                     stats_pages(page, base, url)
+                    admin_pages(page, base, url, "jordan@uni.edu")
                 if not suffix:
                     page.goto(f"{base}/docs")
                     page.wait_for_selector(".swagger-ui .opblock")
