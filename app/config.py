@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # email is on. The link works for email_verification_hours.
     email_verification: bool | None = None
     email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
+    # `rapport worker` deletes a student account whose address was never confirmed this many
+    # days after it registered (never before its link stops working); 0: never.
+    unconfirmed_accounts_keep_days: int = Field(default=7, ge=0)
 
     # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
     # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its

@@ -82,7 +82,9 @@ def _local_path(next_url: str | None) -> str:
                          "answer, and the account may read but not write until it is opened "
                          "(`email_verified` is false)."},
     403: _error("`registration_closed`, or `csrf_failed` (a request from another site)"),
-    409: _error("`email_taken`: an account with this email exists"),
+    409: _error("`email_taken`: an account with this email exists. With email verification "
+                "on, a student account that never confirmed it and registered longer ago "
+                "than a link works is deleted instead, and the registration goes on"),
     422: _error("Validation failed, or the email's domain may not register; `fields` names "
                 "each problem"),
     429: _error("`registration_throttled`: too many registrations from this address in an "

@@ -132,7 +132,8 @@ def password_work(settings: Settings) -> Iterator[None]:
 def register(db: Session, settings: Settings, email: str, password: str, name: str,
              address: str, timezone: str = "UTC") -> User:
     """A new student account. Every attempt from ``address`` counts against the limit of
-    registrations from one network, before the password is hashed."""
+    registrations from one network, before the password is hashed. An address held by an
+    account that never confirmed it in time is taken from it (``verification.release_address``)."""
     if settings.registration_closed:
         raise Forbidden(
             "Registration is closed. Ask your career-services office for an account.",
@@ -151,6 +152,9 @@ def register(db: Session, settings: Settings, email: str, password: str, name: s
     db.commit()  # no connection held while argon2 works
     with password_work(settings):
         password_hash = hasher.hash(password)
+    from app.accounts.verification import release_address  # it builds on this module
+
+    release_address(db, settings, email)
     user = _add_user(db, email, password_hash, name, Role.student)
     user.timezone = timezone
     # With verification on, the address waits for its link (app/accounts/verification.py).
