@@ -305,6 +305,13 @@ def test_a_new_profile_email_takes_effect_once_it_confirms(
                       ).json()["pending_email"] == "maya.o@uni.edu"
     settings = maya.get("/settings").text
     assert "until you open the link we sent to" in settings and "maya.o@uni.edu" in settings
+    # The box stays when the form comes back with a mistake in it, naming the saved addresses.
+    refused_form = maya.patch("/api/v1/me", headers={"HX-Request": "true"}, json={
+        "email": "maya@uni.ed", "name": "", "school": "Uni"})
+    assert refused_form.status_code == 422 and 'id="pending-email"' in refused_form.text
+    assert ('stays <strong class="verify-address">maya@uni.edu</strong> until you open the link '
+            'we sent to <strong class="verify-address">maya.o@uni.edu</strong>') \
+        in refused_form.text
 
     other = browsers()
     assert can_log_in(other, "maya@uni.edu") and not can_log_in(other, "maya.o@uni.edu")
