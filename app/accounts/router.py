@@ -180,7 +180,8 @@ def ask_password_reset(body: PasswordResetIn, request: Request, background: Back
 @router.post("/auth/password-reset/confirm", status_code=204, responses={
     204: {"description": "The password is set. Every browser session of the account has "
                          "ended (log in again); with `revoke_api_keys`, every API key is "
-                         "revoked. The link no longer works."},
+                         "revoked and the calendar feed's address stops working. The link no "
+                         "longer works."},
     403: _error("`csrf_failed`: a request from another site"),
     422: _error("`invalid_reset_token` (`fields` names `token`): the link was used already, "
                 "has expired, or was never sent; or `validation_error` (the password is too "
@@ -336,7 +337,8 @@ def _profile(request: Request, user: User) -> Any:
 @router.post("/me/password", status_code=204, responses={
     204: {"description": "Changed. Every browser session of the account has ended, and this "
                          "client has a new one (its cookie, and its CSRF token in "
-                         "`X-CSRF-Token`); with `revoke_api_keys`, every API key is revoked."},
+                         "`X-CSRF-Token`); with `revoke_api_keys`, every API key is revoked "
+                         "and the calendar feed's address stops working."},
     422: _error("`current_password` is not right, or the new one is too short; `fields` names "
                 "each problem"),
     429: {**ERROR_RESPONSES[429], "description": (
@@ -351,7 +353,7 @@ def change_password(
     settings: AppSettings,
 ) -> Response:
     """Change the password. Every browser session ends, this one's too (it gets a new one);
-    API keys keep working unless `revoke_api_keys` is true."""
+    API keys and the calendar feed keep working unless `revoke_api_keys` is true."""
     revoked = service.change_password(db, settings, principal.user, body.current_password,
                                       body.new_password, body.revoke_api_keys)
     # The page reloads for htmx: its CSRF token belonged to the session that just ended.

@@ -37,7 +37,7 @@ from app.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from app.models import ApiKey, AuthSession, LoginCounter, Role, User
+from app.models import ApiKey, AuthSession, LoginCounter, ReminderPreference, Role, User
 from app.pagination import Order, paginate
 from app.webhooks import service as webhooks
 
@@ -456,8 +456,8 @@ def change_password(
     db: Session, settings: Settings, user: User, current: str, new: str, revoke_api_keys: bool,
 ) -> int:
     """Change the password: every browser session of the account ends (the caller starts one
-    for the browser that asked), and with ``revoke_api_keys`` every API key. Returns how many
-    keys were revoked.
+    for the browser that asked), and with ``revoke_api_keys`` every API key and the calendar
+    feed's address (``revoke_keys_and_feed``). Returns how many keys were revoked.
 
     Every attempt counts against the same limit as failed logins to one account from one
     address (a session someone took over cannot be used to guess the password); a right one
@@ -473,8 +473,14 @@ def change_password(
         user.password_hash = hasher.hash(new)
     db.execute(delete(LoginCounter).where(LoginCounter.key == guesses.key))
     end_all_sessions(db, user)
-    if not revoke_api_keys:
-        return 0
+    return revoke_keys_and_feed(db, user) if revoke_api_keys else 0
+
+
+def revoke_keys_and_feed(db: Session, user: User) -> int:
+    """What reads the account without a session stops: every API key, and the calendar feed's
+    address (the student makes a new one on the Reminders page). How many keys went."""
+    db.execute(update(ReminderPreference).where(ReminderPreference.user_id == user.id)
+               .values(feed_token_hash=None, feed_created_at=None))
     revoked = db.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
     return int(revoked.rowcount)  # type: ignore[attr-defined]
 
