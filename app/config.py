@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # The audit log of staff and admin actions: entries older than this many days are deleted
     # by `rapport worker`.
     audit_keep_days: int = Field(default=365, ge=1)
+    # `rapport worker` deletes a student account whose address was never confirmed this many
+    # days after it registered (never before its link stops working); 0: never.
+    unconfirmed_accounts_keep_days: int = Field(default=7, ge=0)
 
     # Single sign-on through the university's OpenID Connect provider (Entra ID, Google
     # Workspace, Okta, Shibboleth). Off while the issuer is empty. The issuer is the URL its
@@ -147,6 +150,9 @@ class Settings(BaseSettings):
     # (an unknown signing key is looked up at once: keys rotate).
     oidc_metadata_seconds: int = Field(default=3600, ge=1)
     oidc_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # Sign-ins begun in a minute from one network (an IPv6 /64), counted where the API's rate
+    # limits are (memory or Redis), so that nobody fills the table of sign-ins begun; 0: any.
+    oidc_logins_per_minute: int = Field(default=30, ge=0)
 
     # `rapport worker` deletes what is kept for a while: a deleted directory entry's tombstone
     # (sync clients that last read longer ago than this must read the directory in full), and

@@ -91,6 +91,9 @@ class Viewer:
     timezone: str
     # The address whose link must be opened before this account may write (the banner).
     unconfirmed_email: str | None = None
+    # The account's email, and a new one waiting for its link (the settings page's box).
+    email: str = ""
+    pending_email: str | None = None
 
 
 def optional_principal(request: Request, db: DbSession, settings: AppSettings) -> Principal | None:
@@ -101,7 +104,8 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
         user = principal.user
         unconfirmed = verification.waiting_address(settings, user) \
             if verification.writes_refused(settings, user) else None
-        request.state.user = Viewer(user.id, user.name, user.role, user.timezone, unconfirmed)
+        request.state.user = Viewer(user.id, user.name, user.role, user.timezone, unconfirmed,
+                                    user.email, user.pending_email)
         request.state.via_key = principal.api_key is not None
         if principal.session is not None:
             request.state.csrf_token = service.csrf_token(settings, principal.session.id)

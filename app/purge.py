@@ -7,13 +7,17 @@ has passed.
   finished: once expired;
 - idempotency records, once a retry can no longer replay them (``idempotency.LIFETIME``);
 - reminder emails sent or failed, after ``reminder_emails_keep_days`` (the staff's figures count
-  them until then; their text went after a month already, see app/reminders/worker.py).
+  them until then; their text went after a month already, see app/reminders/worker.py);
+- with email verification on, student accounts that never confirmed their address, with
+  everything they have, ``unconfirmed_accounts_keep_days`` after registering (never before
+  their link has stopped working): whoever registered an address not theirs does not hold it.
 
 Webhook deliveries are not here: the sender deletes its own after ``webhooks_keep_days``
 (app/webhooks/worker.py), as do the reminder worker its days with nothing to say.
 
 Each kind goes in batches of ``BATCH`` rows, each in a transaction of its own, so the purge never
-holds SQLite's write lock longer than one short batch. Several workers may purge at once: a row
+holds SQLite's write lock longer than one short batch (accounts go ``ACCOUNTS_BATCH`` at a time,
+each deleted as app/accounts/deletion.py does). Several workers may purge at once: a row
 is deleted once, whoever gets to it.
 """
 
@@ -25,6 +29,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts.deletion import delete_account
+from app.accounts.verification import never_confirmed
 from app.config import Settings
 from app.db import utcnow
 from app.idempotency import LIFETIME
@@ -38,10 +44,12 @@ from app.models import (
     OidcLogin,
     PasswordReset,
     ReminderEmail,
+    User,
 )
 
 log = logging.getLogger("rapport.purge")
 BATCH = 1000
+ACCOUNTS_BATCH = 50
 EVERY = timedelta(hours=1)
 
 
@@ -83,10 +91,34 @@ def _in_batches(db: Session, model: Any, expired: ColumnElement[bool]) -> int:
             return deleted
 
 
+def _unconfirmed_accounts(db: Session, settings: Settings, now: datetime) -> int:
+    """Delete the student accounts never confirmed whose time has passed, ``ACCOUNTS_BATCH``
+    per transaction; how many went. None with verification off (an unconfirmed account is a
+    working one then), nor with ``unconfirmed_accounts_keep_days`` 0."""
+    days = settings.unconfirmed_accounts_keep_days
+    if not days or not settings.verification_on:
+        return 0
+    kept = max(timedelta(days=days), timedelta(hours=settings.email_verification_hours))
+    stale = never_confirmed(now - kept)
+    deleted = 0
+    while True:
+        # Locked as read (one confirming waits for the purge, and a purge skips what another
+        # holds); on SQLite, the transaction holds the write lock from the start.
+        batch = db.scalars(select(User).where(stale).limit(ACCOUNTS_BATCH)
+                           .with_for_update(skip_locked=True)).all()
+        for user in batch:
+            delete_account(db, user)
+        db.commit()
+        deleted += len(batch)
+        if len(batch) < ACCOUNTS_BATCH:
+            return deleted
+
+
 def purge(db: Session, settings: Settings, now: datetime) -> dict[str, int]:
     """Delete every row whose retention has passed at ``now``; how many of each kind."""
     counts = {kind: _in_batches(db, model, expired)
               for kind, model, expired in _expired(settings, now)}
+    counts["unconfirmed_accounts"] = _unconfirmed_accounts(db, settings, now)
     return counts
 
 

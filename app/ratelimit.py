@@ -8,7 +8,8 @@ Redis when ``redis_url`` is set, so that every process and instance shares one b
 Redis cannot be reached the request is not failed: this process counts in its own memory, says
 so in the log, and tries Redis again after a while (the limits then hold per process only).
 Requests without credentials are not counted here (logging in and registering are throttled on
-their own).
+their own); a route may count its own events by key with ``Limiter.count_for`` (the sign-ins
+begun from one network, app/accounts/oidc.py).
 
 Every counted answer, an error too, carries ``RateLimit-Limit``, ``RateLimit-Remaining``,
 ``RateLimit-Reset`` (seconds until the oldest request counted leaves the window, giving one
@@ -115,8 +116,16 @@ class Limiter:
             item, who = self.per_user, ("user", principal.user.id)
         if item is None:
             return None
+        return self._budget(item, self.window, who)
+
+    def count_for(self, kind: str, key: str, most: int, window: int) -> Budget:
+        """Count one event of ``kind`` under ``key`` against ``most`` in any ``window`` seconds
+        (``key`` a digest, not an address: nothing personal goes to Redis)."""
+        return self._budget(RateLimitItemPerSecond(most, window), window, (kind, key))
+
+    def _budget(self, item: RateLimitItem, window: int, who: tuple[str, str]) -> Budget:
         allowed, (reset_at, remaining) = self._hit(item, who)
-        return Budget(limit=item.amount, window=self.window, remaining=max(0, remaining),
+        return Budget(limit=item.amount, window=window, remaining=max(0, remaining),
                       reset=max(1, math.ceil(reset_at - clock())), allowed=allowed)
 
     def _hit(self, item: RateLimitItem, who: tuple[str, str]) -> tuple[bool, tuple[float, int]]:

@@ -17,12 +17,14 @@ from app.db import utcnow
 from app.directory import service as directory
 from app.models import (
     AuthSession,
+    Contact,
     DirectoryEntry,
     IdempotencyRecord,
     LoginCounter,
     OidcLogin,
     PasswordReset,
     ReminderEmail,
+    Role,
     User,
 )
 
@@ -104,7 +106,7 @@ def test_each_kind_goes_after_its_retention_and_stays_before_it(
         counts = purge.purge(db, config, NOW)
         assert counts == {"directory_tombstones": 1, "sessions": 1, "password_resets": 1,
                           "login_counters": 1, "oidc_logins": 1, "idempotency_records": 1,
-                          "reminder_emails": 2, "audit_entries": 0}
+                          "reminder_emails": 2, "audit_entries": 0, "unconfirmed_accounts": 0}
         expected.pop("gone")
         assert left(db) == expected
         assert purge.purge(db, config, NOW) == dict.fromkeys(counts, 0)
@@ -133,6 +135,66 @@ def test_many_rows_go_in_batches(
         db.commit()
         assert purge.purge(db, make_settings(), NOW)["login_counters"] == 10
         assert db.scalars(select(LoginCounter)).all() == []
+
+
+def account(db: Session, name: str, registered: datetime, role: Role = Role.student,
+            confirmed: bool = False) -> str:
+    user = User(email=f"{name}@uni.edu", password_hash="x", name=name, role=role,
+                created_at=registered, email_verified_at=registered if confirmed else None)
+    db.add(user)
+    db.flush()
+    db.add(AuthSession(id=f"session-{name}", user_id=user.id, expires_at=NOW + timedelta(days=1)))
+    db.add(Contact(owner_id=user.id, first_name="Ada"))
+    db.commit()
+    return user.id
+
+
+def accounts(db: Session) -> set[str]:
+    return set(db.scalars(select(User.name)))
+
+
+EMAIL = {"smtp_url": "smtp://127.0.0.1:2525", "mail_from": "Rapport <rapport@uni.edu>"}
+
+
+def test_an_account_never_confirmed_goes_after_its_days_with_all_it_had(
+    app: FastAPI, make_settings: Callable[..., Settings],
+) -> None:
+    config = make_settings(**EMAIL)
+    assert config.verification_on and config.unconfirmed_accounts_keep_days == 7
+    week = timedelta(days=7)
+    with Session(app.state.engine) as db:
+        gone = account(db, "gone", NOW - week - SECOND)
+        account(db, "recent", NOW - week + SECOND)
+        account(db, "confirmed", NOW - 2 * week, confirmed=True)
+        account(db, "staff", NOW - 2 * week, Role.staff)
+        account(db, "admin", NOW - 2 * week, Role.admin)
+        assert purge.purge(db, config, NOW)["unconfirmed_accounts"] == 1
+        assert accounts(db) == {"recent", "confirmed", "staff", "admin"}
+        assert db.scalars(select(AuthSession.user_id).where(AuthSession.user_id == gone)).all() \
+            == []
+        assert db.scalars(select(Contact).where(Contact.owner_id == gone)).all() == []
+        assert purge.purge(db, config, NOW)["unconfirmed_accounts"] == 0
+
+        # Never while verification is off (an unconfirmed account is a working one then), nor
+        # with the setting 0; never before its link has stopped working.
+        account(db, "old", NOW - 3 * week)
+        for kept in (make_settings(), make_settings(**EMAIL, unconfirmed_accounts_keep_days=0)):
+            assert purge.purge(db, kept, NOW)["unconfirmed_accounts"] == 0
+        one_day = make_settings(**EMAIL, unconfirmed_accounts_keep_days=1)
+        account(db, "linked", NOW - timedelta(hours=47))
+        assert purge.purge(db, one_day, NOW)["unconfirmed_accounts"] == 2
+        assert accounts(db) == {"confirmed", "staff", "admin", "linked"}
+
+
+def test_unconfirmed_accounts_go_in_batches(
+    app: FastAPI, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(purge, "ACCOUNTS_BATCH", 2)
+    with Session(app.state.engine) as db:
+        for n in range(5):
+            account(db, f"squatter{n}", NOW - timedelta(days=30))
+        assert purge.purge(db, make_settings(**EMAIL), NOW)["unconfirmed_accounts"] == 5
+        assert accounts(db) == set()
 
 
 def test_rapport_worker_once_purges_and_says_how_much(

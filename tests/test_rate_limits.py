@@ -318,3 +318,16 @@ def test_the_counts_table_is_gone_and_a_downgrade_brings_it_back(database_url: s
     assert "rate_limit_counters" in tables()
     migrate.upgrade(database_url)
     assert "rate_limit_counters" not in tables()
+
+
+def test_a_count_by_key_is_refused_over_its_budget_and_given_back_as_the_window_moves(
+    make_settings: Callable[..., Settings], counted_in: str, clock: Clock,
+) -> None:
+    """What a route counts by key itself (the sign-ins begun from one network)."""
+    limiter = ratelimit.Limiter(make_settings(redis_url=counted_in))
+    budgets = [limiter.count_for("oidc-login", "network-a", 2, 60) for _ in range(3)]
+    assert [b.allowed for b in budgets] == [True, True, False]
+    assert (budgets[2].remaining, budgets[2].reset) == (0, 60)
+    assert limiter.count_for("oidc-login", "network-b", 2, 60).allowed
+    clock.now += 61
+    assert limiter.count_for("oidc-login", "network-a", 2, 60).allowed

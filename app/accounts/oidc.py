@@ -20,8 +20,9 @@ from app.accounts.schemas import OidcLinkIn, UserOut
 from app.config import Settings
 from app.db import session_scope
 from app.deps import SESSION_COOKIE, AppSettings, DbSession, check_same_origin
-from app.errors import ERROR_RESPONSES, NotFound
+from app.errors import ERROR_RESPONSES, NotFound, TooManyRequests
 from app.models import User
+from app.ratelimit import Limiter
 from app.web import form, is_htmx, redirect, render, templates
 
 # Binds a sign-in to the browser that began it; sent to the callback only.
@@ -78,6 +79,23 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _count_start(request: Request, settings: Settings) -> None:
+    """Each sign-in begun writes a row: ``oidc_logins_per_minute`` may begin from one network
+    (an IPv6 /64) in a minute, counted by the rate limiter, never in the database. Over it,
+    429 ``sso_throttled`` with ``Retry-After``."""
+    most = settings.oidc_logins_per_minute
+    if not most:
+        return
+    address = request.client.host if request.client else "unknown"
+    limiter: Limiter = request.app.state.rate_limiter
+    budget = limiter.count_for("oidc-login", service.sha256(service._network(address)), most, 60)
+    if not budget.allowed:
+        raise TooManyRequests(
+            "Too many sign-ins were started from your network in the last minute. Wait "
+            f"{service._in_words(budget.reset)}, then try again.", code="sso_throttled",
+            headers={"Retry-After": str(budget.reset)})
+
+
 @pages.get("/auth/oidc/login")
 def begin(
     request: Request, db: WritingDb, settings: AppSettings,
@@ -85,6 +103,7 @@ def begin(
 ) -> Response:
     """Send the browser to the provider, with a new state, nonce and PKCE challenge."""
     _enabled(settings)
+    _count_start(request, settings)
     url, browser = sso.begin(db, settings, str(request.url_for("oidc_callback")),
                              _local_path(next))
     response = Response(status_code=303, headers={"Location": url})

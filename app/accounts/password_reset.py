@@ -24,12 +24,13 @@ from app.accounts.service import (
     hasher,
     normalize_email,
     password_work,
+    revoke_keys_and_feed,
     sha256,
 )
 from app.config import Settings
 from app.db import new_token, utcnow
 from app.errors import ValidationFailed
-from app.models import ApiKey, LoginCounter, PasswordReset, User
+from app.models import LoginCounter, PasswordReset, User
 from app.reminders import mail
 
 log = logging.getLogger("rapport.accounts")
@@ -100,9 +101,10 @@ def _invalid(settings: Settings) -> ValidationFailed:
 def reset_password(db: Session, settings: Settings, token: str, password: str,
                    revoke_api_keys: bool, address: str | None = None) -> int:
     """Set the password of the token's account: the token and every other of the account's are
-    used up, every browser session ends, and with ``revoke_api_keys`` every API key. Returns
-    how many keys were revoked. A staff or admin account's reset goes to the audit log, with
-    the ``address`` it came from. Commits; no connection is held while argon2 works."""
+    used up, every browser session ends, and with ``revoke_api_keys`` every API key and the
+    calendar feed's address. Returns how many keys were revoked. A staff or admin account's
+    reset goes to the audit log, with the ``address`` it came from. Commits; no connection is
+    held while argon2 works."""
     token_hash = sha256(token)
     known = db.scalar(select(PasswordReset.expires_at).where(PasswordReset.id == token_hash))
     db.commit()
@@ -126,10 +128,7 @@ def reset_password(db: Session, settings: Settings, token: str, password: str,
     # Whoever was locked out by failed logins to this account may log in at once.
     db.execute(delete(LoginCounter).where(LoginCounter.key == _key("account", user.email)))
     end_all_sessions(db, user)
-    revoked = 0
-    if revoke_api_keys:
-        result = db.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
-        revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    revoked = revoke_keys_and_feed(db, user) if revoke_api_keys else 0
     if audit.audited(user):
         keys = f", and revoked its {revoked} API key{'' if revoked == 1 else 's'}" \
             if revoke_api_keys else ""

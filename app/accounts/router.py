@@ -83,7 +83,9 @@ def _local_path(next_url: str | None) -> str:
                          "answer, and the account may read but not write until it is opened "
                          "(`email_verified` is false)."},
     403: _error("`registration_closed`, or `csrf_failed` (a request from another site)"),
-    409: _error("`email_taken`: an account with this email exists"),
+    409: _error("`email_taken`: an account with this email exists. With email verification "
+                "on, a student account that never confirmed it and registered longer ago "
+                "than a link works is deleted instead, and the registration goes on"),
     422: _error("Validation failed, or the email's domain may not register; `fields` names "
                 "each problem"),
     429: _error("`registration_throttled`: too many registrations from this address in an "
@@ -181,7 +183,8 @@ def ask_password_reset(body: PasswordResetIn, request: Request, background: Back
 @router.post("/auth/password-reset/confirm", status_code=204, responses={
     204: {"description": "The password is set. Every browser session of the account has "
                          "ended (log in again); with `revoke_api_keys`, every API key is "
-                         "revoked. The link no longer works."},
+                         "revoked and the calendar feed's address stops working. The link no "
+                         "longer works."},
     403: _error("`csrf_failed`: a request from another site"),
     422: _error("`invalid_reset_token` (`fields` names `token`): the link was used already, "
                 "has expired, or was never sent; or `validation_error` (the password is too "
@@ -338,7 +341,8 @@ def _profile(request: Request, user: User) -> Any:
 @router.post("/me/password", status_code=204, responses={
     204: {"description": "Changed. Every browser session of the account has ended, and this "
                          "client has a new one (its cookie, and its CSRF token in "
-                         "`X-CSRF-Token`); with `revoke_api_keys`, every API key is revoked."},
+                         "`X-CSRF-Token`); with `revoke_api_keys`, every API key is revoked "
+                         "and the calendar feed's address stops working."},
     422: _error("`current_password` is not right, or the new one is too short; `fields` names "
                 "each problem"),
     429: {**ERROR_RESPONSES[429], "description": (
@@ -353,7 +357,7 @@ def change_password(
     settings: AppSettings,
 ) -> Response:
     """Change the password. Every browser session ends, this one's too (it gets a new one);
-    API keys keep working unless `revoke_api_keys` is true."""
+    API keys and the calendar feed keep working unless `revoke_api_keys` is true."""
     revoked = service.change_password(db, settings, principal.user, body.current_password,
                                       body.new_password, body.revoke_api_keys)
     # The page reloads for htmx: its CSRF token belonged to the session that just ended.

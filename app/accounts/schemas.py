@@ -106,10 +106,11 @@ class PasswordIn(Input):
     current_password: Annotated[str, Field(min_length=1, max_length=1024)]
     new_password: Password
     revoke_api_keys: bool = Field(default=False, description=(
-        "Also revoke every API key of the account: scripts and integrations using them get "
-        "401 from then on. A password change always ends every browser session (the one that "
-        "asked gets a new one); API keys keep working unless this is true. The settings page "
-        "sends true unless the student unticks it."))
+        "Also revoke every API key of the account, and its calendar feed's address: scripts "
+        "and integrations using the keys get 401 from then on, and the feed 404 (a new "
+        "address is made on the Reminders page). A password change always ends every browser "
+        "session (the one that asked gets a new one); API keys and the feed keep working "
+        "unless this is true. The settings page sends true unless the student unticks it."))
 
 
 class DeleteAccountIn(Input):
@@ -130,8 +131,9 @@ class PasswordResetConfirmIn(Input):
         "The `token` of the link in the email (`/reset-password?token=…`)."))]
     password: Password
     revoke_api_keys: bool = Field(default=False, description=(
-        "Also revoke every API key of the account. Every browser session ends whatever this "
-        "says; the reset page sends true unless the person unticks it."))
+        "Also revoke every API key of the account, and its calendar feed's address (404 from "
+        "then on). Every browser session ends whatever this says; the reset page sends true "
+        "unless the person unticks it."))
 
 
 class UserOut(BaseModel):

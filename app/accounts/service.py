@@ -37,7 +37,7 @@ from app.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from app.models import ApiKey, AuthSession, LoginCounter, Role, User
+from app.models import ApiKey, AuthSession, LoginCounter, ReminderPreference, Role, User
 from app.pagination import Order, paginate
 from app.webhooks import service as webhooks
 
@@ -132,7 +132,8 @@ def password_work(settings: Settings) -> Iterator[None]:
 def register(db: Session, settings: Settings, email: str, password: str, name: str,
              address: str, timezone: str = "UTC") -> User:
     """A new student account. Every attempt from ``address`` counts against the limit of
-    registrations from one network, before the password is hashed."""
+    registrations from one network, before the password is hashed. An address held by an
+    account that never confirmed it in time is taken from it (``verification.release_address``)."""
     if settings.registration_closed:
         raise Forbidden(
             "Registration is closed. Ask your career-services office for an account.",
@@ -151,6 +152,9 @@ def register(db: Session, settings: Settings, email: str, password: str, name: s
     db.commit()  # no connection held while argon2 works
     with password_work(settings):
         password_hash = hasher.hash(password)
+    from app.accounts.verification import release_address  # it builds on this module
+
+    release_address(db, settings, email)
     user = _add_user(db, email, password_hash, name, Role.student)
     user.timezone = timezone
     # With verification on, the address waits for its link (app/accounts/verification.py).
@@ -464,8 +468,8 @@ def change_password(
     db: Session, settings: Settings, user: User, current: str, new: str, revoke_api_keys: bool,
 ) -> int:
     """Change the password: every browser session of the account ends (the caller starts one
-    for the browser that asked), and with ``revoke_api_keys`` every API key. Returns how many
-    keys were revoked.
+    for the browser that asked), and with ``revoke_api_keys`` every API key and the calendar
+    feed's address (``revoke_keys_and_feed``). Returns how many keys were revoked.
 
     Every attempt counts against the same limit as failed logins to one account from one
     address (a session someone took over cannot be used to guess the password); a right one
@@ -481,8 +485,14 @@ def change_password(
         user.password_hash = hasher.hash(new)
     db.execute(delete(LoginCounter).where(LoginCounter.key == guesses.key))
     end_all_sessions(db, user)
-    if not revoke_api_keys:
-        return 0
+    return revoke_keys_and_feed(db, user) if revoke_api_keys else 0
+
+
+def revoke_keys_and_feed(db: Session, user: User) -> int:
+    """What reads the account without a session stops: every API key, and the calendar feed's
+    address (the student makes a new one on the Reminders page). How many keys went."""
+    db.execute(update(ReminderPreference).where(ReminderPreference.user_id == user.id)
+               .values(feed_token_hash=None, feed_created_at=None))
     revoked = db.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
     return int(revoked.rowcount)  # type: ignore[attr-defined]
 

@@ -10,6 +10,13 @@ The link's token is signed, not stored: the account's id, the address it confirm
 stops working, with an HMAC of them under the secret key. It confirms only while that address
 is the one waiting on the account, so a new address asked for, or a change cancelled, ends
 the links sent before; and once the address is confirmed, its link has nothing left to do.
+
+An address is not held for ever by an account that never confirmed it (registered by someone
+who does not own it, say): once the account is older than the link's lifetime
+(``email_verification_hours``), registering with its address deletes it and makes the new
+account (``release_address``), and `rapport worker` deletes it anyway after
+``unconfirmed_accounts_keep_days`` (app/purge.py). Such an account could write nothing, and a
+link sent to it confirms no other account.
 """
 
 import base64
@@ -17,11 +24,13 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
+from app.accounts.deletion import delete_account
 from app.accounts.service import (
     Limit,
     _count_or_refuse,
@@ -33,7 +42,7 @@ from app.accounts.service import (
 from app.config import Settings
 from app.db import utcnow
 from app.errors import Conflict, ValidationFailed
-from app.models import User
+from app.models import Role, User
 from app.reminders import mail
 
 log = logging.getLogger("rapport.accounts")
@@ -95,6 +104,29 @@ def waiting_address(settings: Settings, user: User) -> str | None:
 def writes_refused(settings: Settings, user: User) -> bool:
     """An account that may not write yet: its own address is not confirmed."""
     return settings.verification_on and user.email_verified_at is None
+
+
+def never_confirmed(registered_before: datetime) -> ColumnElement[bool]:
+    """Student accounts registered before ``registered_before`` whose address never confirmed.
+    Staff and administrators are not among them: an administrator vouched for their address."""
+    return and_(User.email_verified_at.is_(None), User.role == Role.student,
+                User.created_at < registered_before)
+
+
+def release_address(db: Session, settings: Settings, email: str) -> None:
+    """Before registering ``email``, with verification on: the account holding it, if it never
+    confirmed it and registered longer ago than the link's lifetime, is deleted with all it
+    has, in the caller's transaction. With verification off, an unconfirmed account is a
+    working one, and keeps its address."""
+    if not settings.verification_on:
+        return
+    lifetime = timedelta(hours=settings.email_verification_hours)
+    stale = db.scalar(select(User).where(User.email == normalize_email(email),
+                                         never_confirmed(utcnow() - lifetime))
+                      .with_for_update())
+    if stale is not None:
+        log.info("An account that never confirmed its address made way for a new one.")
+        delete_account(db, stale)
 
 
 def _link_email(db: Session, settings: Settings, user: User, address: str) -> EmailMessage:

@@ -318,9 +318,9 @@ def test_password_change_says_in_the_contract_what_it_ends(app: object) -> None:
     schema = app.openapi()  # type: ignore[attr-defined]
     body = schema["components"]["schemas"]["PasswordIn"]["properties"]["revoke_api_keys"]
     assert body["type"] == "boolean" and body["default"] is False
-    assert "browser session" in body["description"]
+    assert "browser session" in body["description"] and "calendar feed" in body["description"]
     operation = schema["paths"]["/api/v1/me/password"]["post"]
-    assert "API keys keep working" in operation["description"]
+    assert "API keys and the calendar feed keep working" in operation["description"]
 
 
 def test_every_status_an_account_route_can_answer_is_in_the_contract(app: object) -> None:

@@ -13,6 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from app.accounts import verification
 from app.config import Settings
@@ -303,6 +305,13 @@ def test_a_new_profile_email_takes_effect_once_it_confirms(
                       ).json()["pending_email"] == "maya.o@uni.edu"
     settings = maya.get("/settings").text
     assert "until you open the link we sent to" in settings and "maya.o@uni.edu" in settings
+    # The box stays when the form comes back with a mistake in it, naming the saved addresses.
+    refused_form = maya.patch("/api/v1/me", headers={"HX-Request": "true"}, json={
+        "email": "maya@uni.ed", "name": "", "school": "Uni"})
+    assert refused_form.status_code == 422 and 'id="pending-email"' in refused_form.text
+    assert ('stays <strong class="verify-address">maya@uni.edu</strong> until you open the link '
+            'we sent to <strong class="verify-address">maya.o@uni.edu</strong>') \
+        in refused_form.text
 
     other = browsers()
     assert can_log_in(other, "maya@uni.edu") and not can_log_in(other, "maya.o@uni.edu")
@@ -343,3 +352,50 @@ def test_an_address_taken_meanwhile_is_refused_at_confirmation(
     assert "sam@uni.edu" in response.json()["detail"]
     assert "Another account uses" in maya.get(f"/verify-email?token={token}").text
     assert me(maya)["email"] == "maya@uni.edu"
+
+
+def registered_ago(app: FastAPI, email: str, ago: timedelta) -> None:
+    with Session(app.state.engine) as db:
+        db.execute(update(User).where(User.email == email).values(created_at=utcnow() - ago))
+        db.commit()
+
+
+def try_register(client: TestClient, name: str) -> Any:
+    return client.post("/api/v1/auth/register", json={
+        "email": "maya@uni.edu", "password": PASSWORD, "name": name})
+
+
+def test_an_address_left_unconfirmed_past_its_links_lifetime_can_be_registered_again(
+        maya: TestClient, browsers: Callable[[], TestClient], mail_app: FastAPI,
+        mailbox: Mailbox) -> None:  # noqa: F811
+    """Someone registered Maya's address and never confirmed it: within the link's lifetime
+    the address is taken; after it, Maya's registration deletes that account and proceeds."""
+    squatter, token = maya, token_sent(mailbox, "maya@uni.edu")
+    squatter_id = me(squatter)["id"]
+    owner = browsers()
+    registered_ago(mail_app, "maya@uni.edu", timedelta(hours=47))
+    refused(try_register(owner, "Maya Okafor"), "email_taken", 409)
+
+    registered_ago(mail_app, "maya@uni.edu", timedelta(hours=48, seconds=1))
+    response = try_register(owner, "Maya Okafor")
+    assert response.status_code == 201, response.text
+    assert response.json()["id"] != squatter_id and response.json()["email_verified"] is False
+    assert squatter.get("/api/v1/me").status_code == 401
+    # The old account's link confirms nothing; the new one's does.
+    refused(confirm(owner, token))
+    assert confirm(owner, token_sent(mailbox, "maya@uni.edu")).status_code == 204
+    assert me(owner)["name"] == "Maya Okafor" and me(owner)["email_verified"] is True
+
+    # A confirmed account keeps its address, however old.
+    registered_ago(mail_app, "maya@uni.edu", timedelta(days=400))
+    refused(try_register(browsers(), "Someone Else"), "email_taken", 409)
+
+
+def test_with_verification_off_an_unconfirmed_account_keeps_its_address(
+        make_app: Callable[..., FastAPI]) -> None:
+    """Turned off, verification leaves unconfirmed accounts working: nobody takes them."""
+    on = make_app()
+    register(TestClient(on))
+    registered_ago(on, "maya@uni.edu", timedelta(days=30))
+    off = make_app(email_verification=False)
+    refused(try_register(TestClient(off), "Someone Else"), "email_taken", 409)

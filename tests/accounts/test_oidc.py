@@ -531,3 +531,39 @@ def test_an_account_made_by_sign_in_has_no_password_form(browser: TestClient) ->
     sign_in(browser)
     page = browser.get("/settings").text
     assert "Rapport keeps no password for you" in page and 'id="password-form"' not in page
+
+
+# --- sign-ins begun, limited per network ---
+
+
+def sign_ins_begun(app: FastAPI) -> int:
+    with Session(app.state.engine) as db:
+        return db.scalar(select(func.count()).select_from(OidcLogin)) or 0
+
+
+@pytest.fixture
+def limited_app(make_settings: Callable[..., Settings], provider: Provider,
+                database_url: str) -> Iterator[FastAPI]:
+    yield from _app(make_settings, provider, oidc_logins_per_minute=3)
+
+
+def begin_from(app: FastAPI, address: str) -> httpx.Response:
+    with TestClient(app, client=(address, 50000)) as client:
+        return client.get("/auth/oidc/login", follow_redirects=False)
+
+
+def test_sign_ins_begun_from_one_network_are_limited_without_a_row_each(
+        limited_app: FastAPI) -> None:
+    # Three from one IPv6 /64, whatever its addresses; then a page says how long to wait.
+    for n in (1, 2, 3):
+        assert begin_from(limited_app, f"2001:db8:0:1::{n}").status_code == 303
+    over = begin_from(limited_app, "2001:db8:0:1::ffff")
+    assert over.status_code == 429
+    assert "text/html" in over.headers["content-type"]
+    assert "Too many sign-ins were started from your network" in over.text
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert sign_ins_begun(limited_app) == 3  # the refused one wrote nothing
+    # Another network still signs in, to the end.
+    with TestClient(limited_app, client=("198.51.100.7", 50000)) as other:
+        assert sign_in(other).status_code == 303
+        assert other.get("/api/v1/me").json()["email"] == "maya@uni.edu"

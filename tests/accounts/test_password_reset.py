@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi import FastAPI
@@ -82,6 +83,7 @@ def test_the_emailed_link_sets_a_new_password_once(
 ) -> None:
     signed_in(mail_client)
     key = api_key(mail_client)
+    feed = urlsplit(mail_client.post("/api/v1/me/calendar-feed").json()["url"]).path
     other_browser = TestClient(mail_client.app)
     login(other_browser)
 
@@ -95,7 +97,9 @@ def test_the_emailed_link_sets_a_new_password_once(
     assert page.status_code == 200 and 'name="token"' in page.text
 
     assert confirm(mail_client, token, revoke_api_keys=True).status_code == 204
-    # Every session ended, this browser's and the other one's; the key is revoked.
+    # Every session ended, this browser's and the other one's; the key is revoked, and the
+    # calendar feed's address.
+    assert mail_client.get(feed).status_code == 404
     assert mail_client.get("/api/v1/me").status_code == 401
     assert other_browser.get("/api/v1/me").status_code == 401
     assert mail_client.get("/api/v1/me",
@@ -111,10 +115,12 @@ def test_api_keys_keep_working_unless_asked(mail_client: TestClient,
                                             mailbox: Mailbox) -> None:  # noqa: F811
     signed_in(mail_client)
     key = api_key(mail_client)
+    feed = urlsplit(mail_client.post("/api/v1/me/calendar-feed").json()["url"]).path
     ask(mail_client, "maya@uni.edu")
     assert confirm(mail_client, link_token(mailbox, "maya@uni.edu")).status_code == 204
     assert mail_client.get("/api/v1/me",
                            headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert mail_client.get(feed).status_code == 200
 
 
 def test_an_unknown_address_gets_the_same_answer_and_no_email(

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 
-from tests.conftest import api_key
+from tests.conftest import PASSWORD, api_key
 from tests.reminders.conftest import SITE, add_task, contact, student
 
 MEETING = datetime(2030, 3, 5, 14, 0, tzinfo=UTC)
@@ -98,6 +98,25 @@ def test_a_revoked_or_replaced_address_answers_404(mail_client: TestClient) -> N
     assert mail_client.get("/api/v1/me/reminders").json()["feed_active"] is False
     assert mail_client.get("/calendar/rcal_guessed.ics").status_code == 404
     assert mail_client.get("/calendar/anything.ics").status_code == 404
+
+
+def test_a_password_change_ends_the_address_when_api_keys_are_revoked_too(
+        mail_client: TestClient) -> None:
+    student(mail_client, "amelie@uni.edu", "Amélie Durand", "Europe/Paris")
+    path = feed_path(mail_client)
+
+    def change(current: str, new: str, revoke: bool) -> None:
+        response = mail_client.post("/api/v1/me/password", json={
+            "current_password": current, "new_password": new, "revoke_api_keys": revoke})
+        assert response.status_code == 204, response.text
+        mail_client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+
+    change(PASSWORD, "another passphrase", revoke=False)
+    assert mail_client.get(path).status_code == 200
+    change("another passphrase", "a third passphrase", revoke=True)
+    assert mail_client.get(path).status_code == 404
+    assert mail_client.get("/api/v1/me/reminders").json()["feed_active"] is False
+    assert mail_client.get(feed_path(mail_client)).status_code == 200  # a new one works
 
 
 def test_an_api_key_cannot_make_a_feed_address(mail_client: TestClient) -> None:
