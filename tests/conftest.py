@@ -85,9 +85,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def make_client(app: FastAPI) -> Iterator[Callable[[], TestClient]]:
-    """Several independent browsers (each with its own cookie jar)."""
+def browsers_of(app: FastAPI) -> Iterator[Callable[[], TestClient]]:
+    """Make several independent browsers of ``app`` (each with its own cookie jar); closed
+    after the test. For a fixture to yield from."""
     clients: list[TestClient] = []
 
     def make() -> TestClient:
@@ -97,6 +97,12 @@ def make_client(app: FastAPI) -> Iterator[Callable[[], TestClient]]:
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def make_client(app: FastAPI) -> Iterator[Callable[[], TestClient]]:
+    """Several independent browsers (each with its own cookie jar)."""
+    yield from browsers_of(app)
 
 
 def register(client: TestClient, email: str = "maya@uni.edu", name: str = "Maya Okafor",

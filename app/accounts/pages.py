@@ -23,6 +23,7 @@ from app.deps import (
 from app.directory.service import STAFF
 from app.errors import AppError, TooManyRequests, ValidationFailed
 from app.models import Role
+from app.reminders import mail
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -96,7 +97,7 @@ def forgot_password(
         return _forgot(request, settings, 429, form={"email": email}, error=exc.detail,
                        errors={})
     if msg is not None:
-        background.add_task(password_reset.send, settings, msg)
+        background.add_task(mail.send_account_email, settings, msg)
     return _forgot(request, settings, sent=email)
 
 

@@ -6,7 +6,6 @@ answer, so its sending shows in no response time. The link holds a random token;
 SHA-256 is stored, used once, for ``password_reset_minutes``.
 """
 
-import logging
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -33,11 +32,7 @@ from app.errors import ValidationFailed
 from app.models import LoginCounter, PasswordReset, User
 from app.reminders import mail
 
-log = logging.getLogger("rapport.accounts")
-
 WINDOW_SECONDS = 3600
-# Sending runs after the answer, in the server's thread pool: a stuck server is given up soon.
-SEND_TIMEOUT_SECONDS = 10
 INVALID = ("This reset link does not work: it was used already, it is more than "
            "{minutes} minutes old, or it was copied incompletely. Ask for a new one.")
 
@@ -81,16 +76,6 @@ def request_reset(db: Session, settings: Settings, email: str,
     db.commit()
     return msg
 
-
-def send(settings: Settings, msg: EmailMessage) -> None:
-    """Hand the email to the SMTP server; a failure is logged (the person may ask again)."""
-    quick = settings.model_copy(update={
-        "mail_timeout_seconds": min(settings.mail_timeout_seconds, SEND_TIMEOUT_SECONDS)})
-    try:
-        with mail.Mailer(quick) as mailer:
-            mailer.send(msg)
-    except Exception as exc:
-        log.warning("The password reset email could not be sent: %s", mail.describe(exc))
 
 
 def _invalid(settings: Settings) -> ValidationFailed:

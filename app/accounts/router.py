@@ -35,6 +35,7 @@ from app.deps import (
 from app.errors import ERROR_RESPONSES, ErrorOut
 from app.models import User
 from app.pagination import Cursor, Limit, Page
+from app.reminders import mail
 from app.web import form, is_htmx, redirect, render
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
@@ -107,7 +108,7 @@ def register(
     _start_session(request, response, db, settings, user)
     msg = verification.first_link(db, settings, user)
     if msg is not None:
-        background.add_task(verification.send, settings, msg)
+        background.add_task(mail.send_account_email, settings, msg)
     return response if is_htmx(request) else user
 
 
@@ -176,7 +177,7 @@ def ask_password_reset(body: PasswordResetIn, request: Request, background: Back
     address = request.client.host if request.client else "unknown"
     msg = password_reset.request_reset(db, settings, body.email, address)
     if msg is not None:
-        background.add_task(password_reset.send, settings, msg)
+        background.add_task(mail.send_account_email, settings, msg)
     return Response(status_code=202)
 
 
@@ -239,7 +240,7 @@ def resend_verification(request: Request, principal: ProfileWriter, background: 
                         db: DbSession, settings: AppSettings) -> Response:
     """Send the confirmation link again."""
     msg = verification.resend(db, settings, principal.user)
-    background.add_task(verification.send, settings, msg)
+    background.add_task(mail.send_account_email, settings, msg)
     if is_htmx(request):
         return render(request, "accounts/_link_sent.html",
                       {"address": verification.waiting_address(settings, principal.user)},
@@ -314,7 +315,7 @@ def update_me(body: ProfileIn, request: Request, principal: ProfileWriter,
         body = body.model_copy(update={"email": principal.user.email})
     user = service.update_profile(db, principal.user, body)
     if msg is not None:
-        background.add_task(verification.send, settings, msg)
+        background.add_task(mail.send_account_email, settings, msg)
     return _profile(request, user)
 
 

@@ -51,8 +51,6 @@ log = logging.getLogger("rapport.accounts")
 # "send it again"): nobody can make Rapport mail an address over and over.
 SENDS_PER_HOUR = 5
 WINDOW_SECONDS = 3600
-# Sending runs after the answer, in the server's thread pool: a stuck server is given up soon.
-SEND_TIMEOUT_SECONDS = 10
 INVALID = ("This confirmation link does not work: it is more than {hours} hours old, it was "
            "copied incompletely, or the address it confirms is no longer the one waiting on "
            "the account. Log in and send a new link.")
@@ -218,13 +216,3 @@ def confirm(db: Session, settings: Settings, token: str) -> User:
     db.flush()
     return user
 
-
-def send(settings: Settings, msg: EmailMessage) -> None:
-    """Hand the email to the SMTP server; a failure is logged (the person may send it again)."""
-    quick = settings.model_copy(update={
-        "mail_timeout_seconds": min(settings.mail_timeout_seconds, SEND_TIMEOUT_SECONDS)})
-    try:
-        with mail.Mailer(quick) as mailer:
-            mailer.send(msg)
-    except Exception as exc:
-        log.warning("The email address confirmation could not be sent: %s", mail.describe(exc))

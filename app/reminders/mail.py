@@ -2,6 +2,7 @@
 smtp://…?starttls=true upgrades with STARTTLS (and refuses to go on without it), plain smtp://
 speaks in the clear (a relay on the same machine or network)."""
 
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.config import Settings
 from app.db import utcnow
+
+log = logging.getLogger("rapport.mail")
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,23 @@ class Mailer:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+# An account's own email (a reset link, a confirmation link) is sent after the answer, in the
+# server's thread pool: a stuck server is given up soon.
+ACCOUNT_EMAIL_TIMEOUT_SECONDS = 10
+
+
+def send_account_email(settings: Settings, msg: EmailMessage) -> None:
+    """Hand one account email to the SMTP server at once; a failure is logged (the person may
+    ask for it again)."""
+    quick = settings.model_copy(update={"mail_timeout_seconds": min(
+        settings.mail_timeout_seconds, ACCOUNT_EMAIL_TIMEOUT_SECONDS)})
+    try:
+        with Mailer(quick) as mailer:
+            mailer.send(msg)
+    except Exception as exc:
+        log.warning("The email \"%s\" could not be sent: %s", msg["Subject"], describe(exc))
 
 
 def describe(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.main import create_app
 from app.models import User
-from tests.conftest import PASSWORD, login, register
+from tests.conftest import PASSWORD, browsers_of, login, register
 from tests.reminders.conftest import MAIL_FROM, SITE, Mailbox, mailbox  # noqa: F401
 
 LINK = re.compile(re.escape(SITE) + r"/verify-email\?token=([\w.=-]+)")
@@ -52,15 +52,7 @@ def mail_app(make_app: Callable[..., FastAPI]) -> FastAPI:
 
 @pytest.fixture
 def browsers(mail_app: FastAPI, database_url: str) -> Iterator[Callable[[], TestClient]]:
-    clients: list[TestClient] = []
-
-    def make() -> TestClient:
-        clients.append(TestClient(mail_app))
-        return clients[-1]
-
-    yield make
-    for c in clients:
-        c.close()
+    yield from browsers_of(mail_app)
 
 
 @pytest.fixture

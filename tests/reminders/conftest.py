@@ -23,7 +23,7 @@ from app.config import Settings
 from app.main import create_app
 from app.models import Interview, Task
 from app.reminders.worker import ReminderWorker
-from tests.conftest import signed_in
+from tests.conftest import browsers_of, signed_in
 
 SITE = "http://rapport.test"
 MAIL_FROM = "Rapport <reminders@uni.edu>"
@@ -99,15 +99,7 @@ def mail_client(mail_app: FastAPI, database_url: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def make_mail_client(mail_app: FastAPI, database_url: str) -> Iterator[Callable[[], TestClient]]:
-    clients: list[TestClient] = []
-
-    def make() -> TestClient:
-        clients.append(TestClient(mail_app))
-        return clients[-1]
-
-    yield make
-    for c in clients:
-        c.close()
+    yield from browsers_of(mail_app)
 
 
 class Clock:
