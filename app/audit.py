@@ -8,7 +8,7 @@ too, as the actor ``cli``.
 
 An entry is written in the same transaction as the change it tells of, so it exists exactly
 when the change was committed. Entries are never edited; they are deleted by age alone
-(``purge``, after ``RAPPORT_AUDIT_KEEP_DAYS``).
+(by `rapport worker`, app/purge.py, after ``RAPPORT_AUDIT_KEEP_DAYS``).
 """
 
 from dataclasses import dataclass

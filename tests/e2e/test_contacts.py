@@ -138,7 +138,11 @@ def open_section(page: Page, name: str) -> Locator:
     """Open a section of the contact page for editing; returns its form."""
     section = page.locator(f"#section-{name}")
     section.get_by_role("button", name=re.compile("^Edit")).click()
-    return page.locator(f"#section-{name} form")
+    form = page.locator(f"#section-{name} form")
+    # The page puts the cursor in the form's first field once the form has settled; typing
+    # before that would land in whichever field has the cursor then.
+    expect(form.locator("input:not([type=hidden]), select, textarea").first).to_be_focused()
+    return form
 
 
 def test_the_contact_page_reads_first_and_edits_a_section_in_place(api: Api) -> None:
