@@ -398,6 +398,7 @@ def _known_device(settings: Settings, cookie: str | None, user: User | None) -> 
 def start_session(db: Session, settings: Settings, user: User) -> str:
     """Returns the cookie's token."""
     token = new_token()
+    user.last_login_at = utcnow()
     db.add(AuthSession(
         id=sha256(token), user_id=user.id,
         expires_at=utcnow() + timedelta(days=settings.session_days),

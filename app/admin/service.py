@@ -98,8 +98,8 @@ def shown(user: User, last_active_at: datetime | None, full: bool) -> dict[str, 
 
 def last_active(db: Session, settings: Settings, user_ids: list[str]) -> dict[str, datetime]:
     """When each account was last seen, from what is stored anyway (reading it writes nothing):
-    its sessions' start and last renewal (a session is renewed ``session_days`` before it
-    expires), and its API keys' last use (this process's note of a use not written yet
+    its last login, its sessions' last renewal (a session is renewed ``session_days`` before
+    it expires), and its API keys' last use (this process's note of a use not written yet
     included)."""
     if not user_ids:
         return {}
@@ -110,6 +110,9 @@ def last_active(db: Session, settings: Settings, user_ids: list[str]) -> dict[st
         if at is not None and (user_id not in seen or at > seen[user_id]):
             seen[user_id] = min(at, now)
 
+    for user_id, logged_in in db.execute(select(User.id, User.last_login_at)
+                                         .where(User.id.in_(user_ids))):
+        saw(user_id, logged_in)
     sessions = db.execute(
         select(AuthSession.user_id, func.max(AuthSession.created_at),
                func.max(AuthSession.expires_at))

@@ -40,6 +40,9 @@ class User(IdMixin, TimestampMixin, Base):
     # Set by an administrator: every session and API key of the account stops working and it
     # cannot log in, until reactivated (null again).
     deactivated_at: Mapped[datetime | None]
+    # When a browser session last began (a login, a registration, a single sign-on): kept when
+    # the session ends, so that "last active" outlives a logout.
+    last_login_at: Mapped[datetime | None]
 
     api_keys: Mapped[list["ApiKey"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

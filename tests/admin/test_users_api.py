@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -183,12 +183,18 @@ def test_listing_writes_nothing(app: FastAPI, admin: Person, student: Person) ->
     assert sql.writes == []
 
 
-def test_last_active_comes_from_sessions_and_key_use(
+def test_last_active_comes_from_logins_sessions_and_key_use(
     app: FastAPI, admin: Person, make_client: Callable[[], TestClient]
 ) -> None:
     bot = account(app, make_client(), "bot@uni.edu", "Bot Script")
     key = api_key(bot.client, ["profile:read"])
     bot.client.post("/api/v1/auth/logout")
+    logged_in = {i["name"]: i for i in admin.client.get(USERS).json()["items"]}[
+        "Bot Script"]["last_active_at"]
+    assert logged_in is not None  # the login outlives the session it began
+    with Session(app.state.engine) as db:
+        db.execute(update(User).where(User.id == bot.id).values(last_login_at=None))
+        db.commit()
     assert {i["name"]: i for i in admin.client.get(USERS).json()["items"]}[
         "Bot Script"]["last_active_at"] is None
     make_client().get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
