@@ -21,12 +21,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
-_SHIFTS = tuple(range(120, -1, -10))
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"  # in the order of their character codes
+_DIGIT_OF_BYTE = bytes(ord(_CROCKFORD[byte & 31]) for byte in range(256))
+# The digits as Python's int() reads base 32 (0-9 then a-v).
+_VALUE_OF_DIGIT = str.maketrans(_CROCKFORD, "0123456789abcdefghijklmnopqrstuv")
 
 
-_last_id = 0
+_last_id = ""
 _id_lock = threading.Lock()
 
 
@@ -54,19 +55,28 @@ def new_ids(count: int) -> list[str]:
     """``count`` ids as ``new_id`` makes them, in the order made (one call to the system's
     random source for all of them)."""
     global _last_id
-    noise = os.urandom(10 * count)
+    # Each id's 80 random bits as 16 digits: a random byte's last five bits are one digit.
+    noise = os.urandom(16 * count).translate(_DIGIT_OF_BYTE).decode()
+    randoms = sorted([noise[i:i + 16] for i in range(0, 16 * count, 16)])
     with _id_lock:
-        moment = (time.time_ns() // 1_000_000) << 80
-        values = sorted([moment | int.from_bytes(noise[i:i + 10], "big")
-                         for i in range(0, 10 * count, 10)])
-        last = _last_id
-        for i, value in enumerate(values):  # ids only grow, even inside one millisecond
-            if value <= last:
-                values[i] = value = last + 1
-            last = value
-        _last_id = last
-    # Two characters (ten bits) at a time, most significant first.
-    return ["".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS]) for value in values]
+        moment = time.time_ns() // 1_000_000
+        # The milliseconds' 48 bits, after two zero bits: ten digits.
+        prefix = "".join([_CROCKFORD[(moment >> shift) & 31] for shift in range(45, -1, -5)])
+        ids = [prefix + random for random in randoms]
+        if ids and ids[0] <= _last_id:  # ids only grow, even inside one millisecond
+            ids = _after(_last_id, ids)
+        _last_id = ids[-1] if ids else _last_id
+    return ids
+
+
+def _after(last: str, ids: list[str]) -> list[str]:
+    """Sorted ids, each raised to one more than the one before it where it is not above it."""
+    value = int(last.translate(_VALUE_OF_DIGIT), 32)
+    raised = []
+    for each in ids:
+        value = max(value + 1, int(each.translate(_VALUE_OF_DIGIT), 32))
+        raised.append("".join([_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]))
+    return raised
 
 
 def new_token(nbytes: int = 32) -> str:

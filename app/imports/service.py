@@ -132,7 +132,7 @@ def run(db: Session, owner: User, binary: IO[bytes], *, target: str, fmt: str = 
     defaults: dict[str, str] = {"source": Source.personal if personal else Source.other} \
         if target == "contacts" else {}
     kept: list[ImportRowError] = []
-    batches = _batches(source, target, defaults, job.lines_done)
+    batches = _batches(source, target, defaults, job.lines_done, writer.plan)
     if _size(binary) >= PROCESS_MIN_BYTES and FORK:
         batches = _in_a_process(batches)
     ended = Ended("failed", "")
@@ -221,7 +221,7 @@ class Batch:
     """Rows read and checked: what the writer takes, the rows refused (line, field, value,
     message, cells), the last line read, and the values left out of rows that go in."""
 
-    entries: list[Any]
+    entries: Any  # checked, then planned: as the writer takes them
     refused: list[rows.Refusal]
     line: int
     warnings: list[rows.Refusal] = field(default_factory=list)
@@ -247,8 +247,10 @@ class Ended:
 Batches = Generator[Batch | Ended, None, None]
 
 
-def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: int) -> Batches:
-    """The file's rows after ``resume_after``, a batch at a time, checked; then how it ended."""
+def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: int,
+             plan: Callable[[Any], Any]) -> Batches:
+    """The file's rows after ``resume_after``, a batch at a time, checked and planned; then how
+    it ended."""
     size = FIRST_BATCH
     largest = READ_BATCH if target == "directory" else CONTACTS_BATCH
     guarded = source.format in rows.GUARDED_FORMATS
@@ -261,13 +263,13 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
             items.append(item)
             line = item[0]
             if len(items) >= size:
-                batch, unforeseen = _checked(items, target, defaults, guarded)
+                taken, items = items, []  # (taken once, even if checking them fails)
+                batch, unforeseen = _checked(taken, target, defaults, guarded, plan)
                 if batch:
                     yield batch
                 if unforeseen:
                     yield Ended("failed", f"Row {unforeseen} could not be read.")
                     return
-                items = []
                 size = min(size * 2, largest)
         ended = Ended("completed", "")
     except FileProblem as exc:  # what was read before it is written, and said so
@@ -275,7 +277,8 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
     except Exception:  # a row nothing above foresaw: stop there, keep what came before
         log.exception("import stopped at row %s", line + 1)
         ended = Ended("failed", f"Row {line + 1} could not be read.")
-    batch, unforeseen = _checked(items, target, defaults, guarded) if items else (None, None)
+    batch, unforeseen = _checked(items, target, defaults, guarded, plan) if items \
+        else (None, None)
     if batch:
         yield batch
     yield Ended("failed", f"Row {unforeseen} could not be read.") if unforeseen else ended
@@ -284,26 +287,41 @@ def _batches(source: Any, target: str, defaults: dict[str, str], resume_after: i
 Items = list[tuple[int, dict[str, Any], list[str]]]
 
 
-def _checked(items: Items, target: str, defaults: dict[str, str],
-             guarded: bool) -> tuple[Batch | None, int | None]:
-    """The rows checked; or, when checking fails in a way nothing foresaw, the rows before the
-    one it fails on, and that row's line."""
+def _checked(items: Items, target: str, defaults: dict[str, str], guarded: bool,
+             plan: Callable[[Any], Any]) -> tuple[Batch | None, int | None]:
+    """The rows checked and planned (``plan``: the writer's); or, when checking fails in a way
+    nothing foresaw, the rows before the one it fails on, and that row's line."""
     try:
-        return _check(items, target, defaults, guarded), None
+        batch, unforeseen = _check(items, target, defaults, guarded), None
     except Exception:
-        for i, item in enumerate(items):
-            try:
-                _check([item], target, defaults, guarded)
-            except Exception:
-                log.exception("import stopped at row %s", item[0])
-                return (_check(items[:i], target, defaults, guarded) if i else None), item[0]
-        raise
+        bad = next((i for i, item in enumerate(items) if not _checks(item, target, defaults,
+                                                                     guarded)), None)
+        if bad is None:
+            raise
+        unforeseen = items[bad][0]
+        if not bad:
+            return None, unforeseen
+        batch = _check(items[:bad], target, defaults, guarded)
+    batch.entries = plan(batch.entries)  # once: a contacts writer's plan knows what it planned
+    return batch, unforeseen
+
+
+def _checks(item: tuple[int, dict[str, Any], list[str]], target: str, defaults: dict[str, str],
+            guarded: bool) -> bool:
+    """Whether a row can be checked at all (it may still be refused)."""
+    try:
+        _check([item], target, defaults, guarded)
+    except Exception:
+        log.exception("import stopped at row %s", item[0])
+        return False
+    return True
 
 
 def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -> Batch:
+    """The rows checked, not yet planned."""
     if target == "directory":
         columns, refusals = rows.check_directory(items)
-        return Batch(DirectoryWriter.prepare(columns), refusals, items[-1][0])
+        return Batch(columns, refusals, items[-1][0])
     checked: list[tuple[int, dict[str, Any], list[str], list[str]]] = []
     refused: list[rows.Refusal] = []
     warnings: list[rows.Refusal] = []
@@ -315,7 +333,7 @@ def _check(items: Items, target: str, defaults: dict[str, str], guarded: bool) -
             refused.extend((line, f, v, m, cells) for f, v, m in problems)
         else:
             checked.append((line, values, given, cells))
-    return Batch(ContactsWriter.prepare(checked), refused, items[-1][0], warnings)
+    return Batch(checked, refused, items[-1][0], warnings)
 
 
 _gc_lock = Lock()
@@ -401,12 +419,13 @@ def _in_a_process(batches: Batches) -> Batches:
     sender.close()
     # A thread empties the pipe as batches come, so that the child keeps reading while this
     # process commits (which takes the time of several batches).
-    inbox: Queue[bytes | None] = Queue(INBOX_BATCHES)
+    # It also turns them back into values, while this one waits for the database.
+    inbox: Queue[Any] = Queue(INBOX_BATCHES)
 
     def take() -> None:
         try:
             while True:
-                inbox.put(receiver.recv_bytes())
+                inbox.put(marshal.loads(receiver.recv_bytes()))  # noqa: S302 - our own child
         except (EOFError, OSError):  # the child is done, or gone
             inbox.put(None)
 
@@ -414,8 +433,7 @@ def _in_a_process(batches: Batches) -> Batches:
     taker.start()
     ended = False
     try:
-        while (message := inbox.get()) is not None:
-            values = marshal.loads(message)  # noqa: S302 - our own child, through our pipe
+        while (values := inbox.get()) is not None:
             if len(values) == 2:
                 ended = True
                 yield Ended(*values)

@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
@@ -211,6 +211,10 @@ class DirectoryWriter:
         return list(zip(*(derived[name] if name in derived else columns[name]
                           for name in cls.ENTRY), strict=True))
 
+    def plan(self, columns: dict[str, list[Any]]) -> list[tuple[Any, ...]]:
+        """What ``write`` takes (the directory's rows are matched as they are written)."""
+        return self.prepare(columns)
+
     def _existing(self, ids: set[str], emails: set[str]) -> list[dict[str, Any]]:
         """The stored entries with one of these external ids or email keys: one query per key,
         each through its own index (an OR of the two would read the whole table)."""
@@ -378,20 +382,33 @@ def _same(field: str, old: Any, new: Any) -> bool:
 
 # What ``prepare`` makes of a row: (LinkedIn key, sort name, email key, search text, contact
 # id, timeline line id); and a row as ``write`` takes it.
-Made = tuple[str | None, str, str | None, str, str, str]
-Entry = tuple[int, tuple[Any, ...], tuple[int, ...], list[str], Made]
+# Checked rows: line, every field's value, the fields the row gave, cells.
+Checked = list[tuple[int, dict[str, Any], list[str], list[str]]]
+
+
+# A plan for a batch (``ContactsWriter.plan``): the counts and conflicts, then what to write,
+# as plain values (it crosses a pipe from the reading process): new organizations (id, name,
+# key), new contacts (their columns in ``ContactsWriter.COLUMNS`` order), their tags, their
+# first timeline lines and the changes to contacts already written (contact id, changed
+# fields; a moment as ISO text).
+Plan = tuple[int, int, int, list["Conflict"], list[tuple[str, str, str]], list[tuple[Any, ...]],
+             list[tuple[str, str, str]], list[tuple[str, str, str, str, str, Any]],
+             list[tuple[str, dict[str, Any]]]]
 
 
 class ContactsWriter:
     """Into one student's contacts, a batch at a time, as the contacts' own rules would write
     them one by one: new contacts, their organizations (found or created), tags and first
     timeline line go in with one statement each per batch; a contact a row changes is updated
-    through the contacts' rules (its timeline says what changed).
+    through the contacts' own rules (its timeline says what changed).
 
-    Rows are matched in memory against what the student has: by external id, then email, then
-    LinkedIn profile, and by name only a row with none of those. A row matched by a key whose
-    contact has a clearly different name changes nothing: it is a conflict. A dry run writes
-    nothing at all (and so takes no write lock)."""
+    ``plan`` matches a batch's rows in memory against what the student has (read once, when
+    the writer is made): by external id, then email, then LinkedIn profile, and by name only a
+    row with none of those. A row matched by a key whose contact has a clearly different name
+    changes nothing: it is a conflict. It runs where the file is read (a process of its own for
+    a large file, forked after the writer is made, so it knows what the writer read), and
+    ``write`` only writes what it planned. A dry run writes nothing at all (and so takes no
+    write lock)."""
 
     # The fields stored as they are (the organization and tags have tables of their own),
     # then the others: a row's values in this order begin with what is inserted.
@@ -399,6 +416,8 @@ class ContactsWriter:
                    if f not in {"organization_id", "referred_by_id", "organization_name", "tags"})
     FIELDS = (*STORED, "organization_name", "tags")
     WHEN = STORED.index("next_action_at")
+    COLUMNS = (*STORED, "sort_name", "email_key", "search_text", "id", "owner_id", "version",
+               "organization_id", "created_at", "updated_at")
 
     def __init__(self, db: Session, owner: User, dry_run: bool = False) -> None:
         self.db, self.owner, self.dry_run = db, owner, dry_run
@@ -407,17 +426,20 @@ class ContactsWriter:
         self.folder = LogFolder(db, dry_run)
         dialect = db.get_bind().dialect
         self.sqlite = dialect.name == "sqlite"
-        # A moment as this database stores it (SQLAlchemy's own conversion, for the driver).
+        # A moment as plain text, as this database takes it: SQLAlchemy's own conversion for
+        # SQLite; ISO text in UTC for PostgreSQL's COPY.
         convert = Contact.__table__.c.next_action_at.type.dialect_impl(dialect).bind_processor(dialect)
-        self.moment: Any = convert or (lambda moment: moment)
+        self.moment: Any = convert if self.sqlite and convert else \
+            (lambda moment: moment and moment.astimezone(UTC).isoformat())
+        self.trigger: str | None = None  # SQLite's search index trigger, as the database has it
         self.by_id: dict[str, str] = {}
         self.by_email: dict[str, str] = {}
         self.by_link: dict[str, str] = {}
         self.by_name: dict[str, str] = {}
         self.state: dict[str, dict[str, Any]] = {}  # contact id → its comparable fields
-        # Contacts not yet written, with what ``prepare`` made for them and their values as the
-        # row gave them (None: made again from the contact's state).
-        self.new: dict[str, tuple[Made, tuple[Any, ...]] | None] = {}
+        # The batch's new contacts (not yet written) and their first timeline line's id, and
+        # whether their values are still as their row gave them (with no moment).
+        self.new: dict[str, tuple[str, bool]] = {}
         c = Contact.__table__.c
         stored = [getattr(c, f) for f in self.FIELDS if f in c]
         for row in db.execute(select(c.id, Organization.name.label("organization_name"), *stored)
@@ -430,31 +452,12 @@ class ContactsWriter:
                                           .where(ContactTag.owner_id == owner.id)
                                           .order_by(ContactTag.contact_id, ContactTag.tag)):
             self.state[contact_id]["tags"].append(tag)
-        self.organizations = dict(db.execute(select(Organization.name_key, Organization.id)
-                                             .where(Organization.owner_id == owner.id)).all())
+        # The student's organizations by their key: id and name.
+        self.organizations = {key: (org_id, name) for key, org_id, name in db.execute(
+            select(Organization.name_key, Organization.id, Organization.name)
+            .where(Organization.owner_id == owner.id))}
         if not dry_run:
             db.commit()  # each batch then holds the write lock while it writes, and only then
-
-    @classmethod
-    def prepare(cls, checked: list[tuple[int, dict[str, Any], list[str], list[str]]]
-                ) -> list[Entry]:
-        """Checked rows (line, every field's value, the fields the row gave, cells) as ``write``
-        takes them: the values in ``FIELDS`` order, the fields given by their place in it, and
-        what a new contact made of the row needs (its LinkedIn key, what ``derived`` derives,
-        its id and its first timeline line's). Done where the rows are checked (the reading
-        process), so that the writing one only matches and writes."""
-        ids = iter(new_ids(2 * len(checked)))
-        place = {f: i for i, f in enumerate(cls.FIELDS)}
-        entries: list[Entry] = []
-        for line, values, given, cells in checked:
-            made = derived(values["first_name"], values["last_name"], values["email"],
-                           (values["organization_name"] or "").strip(), values["title"],
-                           values["notes"], values["tags"])
-            entries.append((line, tuple([values[f] for f in cls.FIELDS]),
-                            tuple([place[f] for f in given]), cells,
-                            (profile_key(values["linkedin_url"]), made["sort_name"],
-                             made["email_key"], made["search_text"], next(ids), next(ids))))
-        return entries
 
     def _remember(self, contact_id: str, state: dict[str, Any], link: str | None) -> None:
         """Know a contact by its keys (``link``: its LinkedIn key)."""
@@ -476,21 +479,22 @@ class ContactsWriter:
             return None, ""
         return self.by_name.get(full_name(values).lower()), ""
 
-    def write(self, batch: Sequence[Entry]) -> Counts:
-        """A batch of rows as ``prepare`` made them."""
+    def plan(self, checked: Checked) -> Plan:
+        """What a batch of checked rows does to the student's contacts, as ``write`` takes it."""
         created = updated = unchanged = 0
         conflicts: list[Conflict] = []
         changed: dict[str, dict[str, Any]] = {}
+        self.created_organizations: list[tuple[str, str, str]] = []
         zone = self.owner.timezone
-        for line, row, given, cells, made in batch:
-            values = dict(zip(self.FIELDS, row, strict=True))
+        ids = iter(new_ids(2 * len(checked)))
+        for line, values, given, cells in checked:
             if values["next_action_at"] is not None:  # as JSON gives it
                 values["next_action_at"] = in_utc(datetime.fromisoformat(values["next_action_at"]), zone)
-            link = made[0]
+            link = profile_key(values["linkedin_url"])
             contact_id, key = self._match(values, link)
             if contact_id is None:
-                contact_id = made[4]
-                self.new[contact_id] = (made, row) if values["next_action_at"] is None else None
+                contact_id = next(ids)
+                self.new[contact_id] = (next(ids), values["next_action_at"] is None)
                 self._remember(contact_id, values, link)
                 created += 1
                 continue
@@ -498,72 +502,90 @@ class ContactsWriter:
             if key and not same_person(state, values):
                 conflicts.append(_conflict(line, key, values[key], contact_id, state, values, cells))
                 continue
-            changes = {f: values[f] for f in (self.FIELDS[i] for i in given)
-                       if not _same(f, state.get(f), values[f])}
+            changes = {f: values[f] for f in given if not _same(f, state.get(f), values[f])}
             if not changes:
                 unchanged += 1
                 continue
             state.update(changes)
+            if "organization_name" in changes:  # as the contact's rules will name it
+                state["organization_name"] = self._organization(changes["organization_name"])[1]
             self._remember(contact_id, state, profile_key(state["linkedin_url"]))  # its new keys
             if contact_id in self.new:  # a new one is written once, as it ends up
-                self.new[contact_id] = None
+                self.new[contact_id] = (self.new[contact_id][0], False)
             else:
                 changed.setdefault(contact_id, {}).update(changes)
             updated += 1
-        if not self.dry_run:
-            self._insert_new()
-            for contact_id, changes in changed.items():
-                self._update(contact_id, changes)
+        new_contacts, tags, events = self._new_contacts()
         self.new.clear()
-        return created, updated, unchanged, [], conflicts
+        return (created, updated, unchanged, conflicts, self.created_organizations, new_contacts,
+                tags, events, [(contact_id, {f: v.isoformat() if isinstance(v, datetime) else v
+                                             for f, v in fields.items()})
+                               for contact_id, fields in changed.items()])
 
-    def _insert_new(self) -> None:
-        """The batch's new contacts, their new organizations, tags and first timeline lines:
-        one statement each, through the driver (as the directory's writer does)."""
-        if not self.new:
-            return
-        now, owner = utcnow(), self.owner.id
-        states = [(i, self.state[i], made) for i, made in self.new.items()]
-        names = {s["organization_name"].strip() for _, s, _ in states if s["organization_name"]}
-        missing = {n.lower(): n for n in names if n.lower() not in self.organizations}
-        if missing:
-            ids = dict(zip(missing, new_ids(len(missing)), strict=True))
-            self._insert("organizations", ("id", "owner_id", "name", "name_key", "website",
-                                           "industry", "research_notes", "version", "created_at",
-                                           "updated_at"),
-                         [(ids[k], owner, name, k, "", "", "", 1, self.moment(now),
-                           self.moment(now)) for k, name in missing.items()])
-            self.organizations.update(ids)
-        stamp = self.moment(now)
+    def _organization(self, name: str | None) -> tuple[str | None, str | None]:
+        """The id and name of the student's organization of this name, made (to be written
+        with the batch) when they have none."""
+        name = (name or "").strip()
+        if not name:
+            return None, None
+        key = name.lower()
+        if key not in self.organizations:
+            self.organizations[key] = (new_ids(1)[0], name)
+            self.created_organizations.append((self.organizations[key][0], name, key))
+        return self.organizations[key]
+
+    def _new_contacts(self) -> tuple[list[tuple[Any, ...]], list[tuple[str, str, str]],
+                                     list[tuple[str, str, str, str, str, Any]]]:
+        """The batch's new contacts as rows, their tags and their first timeline lines."""
+        owner, now = self.owner.id, self.moment(utcnow())
         contacts: list[tuple[Any, ...]] = []
         tags: list[tuple[str, str, str]] = []
-        events: list[tuple[Any, ...]] = []
-        stored = len(self.STORED)
-        for contact_id, state, prepared in states:
-            org = (state["organization_name"] or "").strip()
-            if prepared is None:  # changed by a later row of the batch, or with a moment
+        events: list[tuple[str, str, str, str, str, Any]] = []
+        as_given = itemgetter(*self.STORED)
+        for contact_id, (event_id, unchanged) in self.new.items():
+            state = self.state[contact_id]
+            org_id, org_name = self._organization(state["organization_name"])
+            if unchanged:  # as checked: every text field is text
+                row = as_given(state)
+            else:
                 values = [state[f] if state[f] is not None or f not in NOT_NULL_TEXT else ""
                           for f in self.STORED]
                 values[self.WHEN] = self.moment(values[self.WHEN])
                 row = tuple(values)
-                kept = derived(state["first_name"], state["last_name"], state["email"], org,
-                               state["title"], state["notes"], state["tags"])
-                made: Made = (None, kept["sort_name"], kept["email_key"], kept["search_text"],
-                              contact_id, new_ids(1)[0])
-            else:
-                made, row = prepared[0], prepared[1][:stored]
-            contacts.append((*row, *made[1:4], contact_id, owner, 1,
-                             self.organizations[org.lower()] if org else None, stamp, stamp))
+            made = derived(state["first_name"], state["last_name"], state["email"],
+                           org_name or "", state["title"], state["notes"], state["tags"])
+            contacts.append((*row, made["sort_name"], made["email_key"], made["search_text"],
+                             contact_id, owner, 1, org_id, now, now))
             tags.extend((contact_id, t, owner) for t in state["tags"])
-            events.append((made[5], owner, contact_id, "created", CREATED[state["stage"]], stamp))
-        with self._indexed_after():
-            self._insert("contacts", (*self.STORED, "sort_name", "email_key", "search_text", "id",
-                                      "owner_id", "version", "organization_id", "created_at",
-                                      "updated_at"), contacts)
-        if tags:
-            self._insert("contact_tags", ("contact_id", "tag", "owner_id"), tags)
-        self._insert("contact_events", ("id", "owner_id", "contact_id", "kind", "data", "at"),
-                     events)
+            events.append((event_id, owner, contact_id, "created", CREATED[state["stage"]], now))
+        return contacts, tags, events
+
+    def write(self, plan: Plan) -> Counts:
+        """A batch as ``plan`` planned it: one statement per table, through the driver (as the
+        directory's writer does); then the contacts it changes, one at a time."""
+        (created, updated, unchanged, conflicts, organizations, new_contacts, tags, events,
+         changes) = plan
+        if self.dry_run:
+            return created, updated, unchanged, [], conflicts
+        now = self.moment(utcnow())
+        owner = self.owner.id
+        if organizations:
+            self._insert("organizations", ("id", "name", "name_key", "owner_id", "website",
+                                           "industry", "research_notes", "version", "created_at",
+                                           "updated_at"),
+                         [(*org, owner, "", "", "", 1, now, now) for org in organizations])
+        if new_contacts:
+            with self._indexed_after():
+                self._insert("contacts", self.COLUMNS, new_contacts)
+            if tags:
+                self._insert("contact_tags", ("contact_id", "tag", "owner_id"), tags)
+            self._insert("contact_events", ("id", "owner_id", "contact_id", "kind", "data", "at"),
+                         events)
+        for contact_id, fields in changes:
+            contact = self.db.get(Contact, contact_id)
+            assert contact is not None
+            contacts.update_contact(self.db, self.owner, contact, ContactPatch(**fields))
+        return created, updated, unchanged, [], conflicts
 
     def _insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """Rows into one of our tables: SQLite's executemany, PostgreSQL's COPY (its fastest)."""
@@ -586,20 +608,15 @@ class ContactsWriter:
         if not self.sqlite:
             yield
             return
-        trigger = self.db.scalar(text("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                                      "AND name = 'contacts_fts_insert'"))
+        if self.trigger is None:
+            self.trigger = self.db.scalar(text("SELECT sql FROM sqlite_master WHERE type = "
+                                               "'trigger' AND name = 'contacts_fts_insert'"))
         last = self.db.scalar(text("SELECT coalesce(max(rowid), 0) FROM contacts"))
         self.db.execute(text("DROP TRIGGER contacts_fts_insert"))
         yield
         self.db.execute(text("INSERT INTO contacts_fts(rowid, search_text) SELECT rowid, "
                              "search_text FROM contacts WHERE rowid > :last"), {"last": last})
-        self.db.execute(text(trigger))
-
-    def _update(self, contact_id: str, changes: dict[str, Any]) -> None:
-        contact = self.db.get(Contact, contact_id)
-        assert contact is not None
-        contacts.update_contact(self.db, self.owner, contact, ContactPatch(**changes))
-        self.state[contact_id]["organization_name"] = contact.organization_name
+        self.db.execute(text(self.trigger))
 
     def commit(self) -> None:
         if not self.dry_run:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
@@ -65,8 +65,13 @@ class Contact(IdMixin, TimestampMixin, Base):
         Index("ix_contacts_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
         Index("ix_contacts_owner_id_next_action_at_id", "owner_id", "next_action_at", "id"),
         Index("ix_contacts_owner_id_stage_updated_at", "owner_id", "stage", "updated_at"),
-        Index("ix_contacts_owner_id_organization_id_sort_name",
-              "owner_id", "organization_id", "sort_name", "id"),
+        # An organization belongs to one student: this index lists an organization's contacts
+        # and finds them when it is deleted (the foreign key's SET NULL).
+        Index("ix_contacts_organization_id_sort_name_id", "organization_id", "sort_name", "id"),
+        # Few contacts were referred by another: only they are indexed (for the SET NULL).
+        Index("ix_contacts_referred_by_id", "referred_by_id",
+              sqlite_where=text("referred_by_id IS NOT NULL"),
+              postgresql_where=text("referred_by_id IS NOT NULL")),
         # The full-text search structures differ by database and are made by the migration:
         # SQLite's contacts_fts table, PostgreSQL's search_vector column and its indexes.
     )
@@ -79,7 +84,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     phone: Mapped[str] = mapped_column(String(50), default="")
     title: Mapped[str] = mapped_column(String(200), default="")
     organization_id: Mapped[str | None] = mapped_column(
-        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+        ForeignKey("organizations.id", ondelete="SET NULL")
     )
     industry: Mapped[str] = mapped_column(String(200), default="")
     location: Mapped[str] = mapped_column(String(200), default="")
@@ -88,7 +93,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     website: Mapped[str] = mapped_column(String(500), default="")
     source: Mapped[str] = mapped_column(String(16), default=Source.other)
     referred_by_id: Mapped[str | None] = mapped_column(
-        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+        ForeignKey("contacts.id", ondelete="SET NULL")
     )
     referrer_name: Mapped[str] = mapped_column(String(200), default="")
     how_we_met: Mapped[str] = mapped_column(Text, default="")
