@@ -47,6 +47,27 @@ def test_ids_made_a_batch_at_a_time_sort_with_the_others() -> None:
     assert all(len(i) == 26 and set(i) <= set("0123456789abcdefghjkmnpqrstvwxyz") for i in ids)
 
 
+def test_an_id_begins_with_its_millisecond_and_ids_still_grow_after_a_later_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first ten characters are the time; an id made after one from a later moment (a clock
+    set back) is one more than it, carrying into the time part when its random part is full."""
+    import time
+
+    from app import db
+
+    def number(text: str) -> int:
+        return int(text.translate(str.maketrans(db._CROCKFORD, "0123456789abcdefghijklmnopqrstuv")), 32)
+
+    before = time.time_ns() // 1_000_000
+    made = db.new_id()
+    assert before <= number(made[:10]) <= time.time_ns() // 1_000_000
+    later = "".join(db._CROCKFORD[(before + 3_600_000 >> s) & 31] for s in range(45, -1, -5))
+    monkeypatch.setattr(db, "_last_id", later + "z" * 15 + "y")
+    ids = db.new_ids(3)
+    assert [number(i) for i in ids] == [number(later + "z" * 15 + "y") + n for n in (1, 2, 3)]
+    assert ids[0] == later + "z" * 16 and ids[1][:10] > later and len(set(map(len, ids))) == 1
+
+
 def test_ids_are_made_in_a_process_forked_while_another_thread_was_making_them() -> None:
     """An import's reader is forked from a server whose other threads make ids all the time."""
     import multiprocessing

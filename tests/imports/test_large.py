@@ -1,6 +1,7 @@
-"""How a large directory file goes in: read and checked a column at a time by a child process,
-written by the importing one. Every row must get exactly what the row-by-row rules give it, and
-both ways of running must leave the same directory."""
+"""How a large file goes in: read and checked (for the directory, a column at a time; for a
+student, matched and planned too) by a child process, written by the importing one. Every row
+must get exactly what the row-by-row rules give it, and both ways of running must leave the
+same directory or the same contacts."""
 
 import io
 import multiprocessing
@@ -21,8 +22,9 @@ from app.directory import service as directory
 from app.imports import rows
 from app.imports import service as imports
 from app.imports.writers import BLANK, DirectoryWriter, entry_derived
-from app.models import DirectoryEntry, Import, User
-from tests.imports.helpers import ON_POSTGRESQL, make_staff
+from app.models import Contact, ContactEvent, ContactTag, DirectoryEntry, Import, Organization, User
+from tests.conftest import signed_in
+from tests.imports.helpers import ON_POSTGRESQL, csv_bytes, make_staff
 
 # Values as files give them: good ones, and each way a value can be refused or be odd.
 NAMES = st.sampled_from(["Ana", " José ", "Zoë", "O'Brien", "'=cmd", "  ", "", "x" * 101,
@@ -145,6 +147,73 @@ def test_a_file_read_by_a_child_process_leaves_what_one_read_here_leaves(
     assert created + updated + unchanged + skipped == 3001
     assert unchanged >= 1  # the row twice
     assert updated > 0  # rows with an address seen before took the later row's values
+
+
+def _people(rows: range, company: Callable[[int], str], when: Callable[[int], str] = lambda n: "",
+            name: Callable[[int], str] = lambda n: f"Person{n},Family{n}") -> list[str]:
+    """Rows of a student's CSV: person n has the address p{n}@example.org."""
+    return [f"{name(n)},p{n}@example.org,{company(n)},Title {n % 7},\"tag{n % 3}, shared\",{when(n)}"
+            for n in rows]
+
+
+def _student_snapshot(app: FastAPI, owner_id: str) -> tuple[Any, ...]:
+    """The student's contacts, organizations, tags and timelines, without ids or moments."""
+    with Session(app.state.engine) as db:
+        names = dict(db.execute(select(Organization.id, Organization.name)
+                                .where(Organization.owner_id == owner_id)).all())
+        people = {c.id: (c.first_name, c.last_name, c.email, names.get(c.organization_id),
+                         c.title, c.next_action_at, c.stage, c.sort_name, c.search_text)
+                  for c in db.scalars(select(Contact).where(Contact.owner_id == owner_id))}
+        tags = sorted((people[i], t) for i, t in db.execute(
+            select(ContactTag.contact_id, ContactTag.tag).where(ContactTag.owner_id == owner_id)))
+        timelines = sorted((people[i], kind, str(sorted(data.items()))) for i, kind, data in db.execute(
+            select(ContactEvent.contact_id, ContactEvent.kind, ContactEvent.data)
+            .where(ContactEvent.owner_id == owner_id)))
+        return sorted(people.values(), key=str), sorted(names.values()), tags, timelines
+
+
+def test_a_student_file_read_by_a_child_process_leaves_what_one_read_here_leaves(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New contacts, changes to earlier ones (a company in other letters, a new company, a next
+    step's date), a row changing a contact made earlier in its own batch or in an earlier one,
+    and rows in conflict, in batches of 300: the same contacts either way."""
+    owner_id = signed_in(client)["id"]
+    monkeypatch.setattr(imports, "CONTACTS_BATCH", 300)
+    header = "First Name,Last Name,Email,Company,Job Title,Tags,Next step date"
+    earlier = csv_bytes([header, *_people(range(0, 400), lambda n: f"Company {n % 5}")])
+    content = csv_bytes([
+        header,
+        *_people(range(200, 1400), lambda n: f"COMPANY {n % 5}" if n < 400 else f"Firm {n % 9}",
+                 lambda n: "2027-03-01T09:30:00+01:00" if n % 4 == 0 else ""),
+        *_people(range(1000, 1100), lambda n: "Later Firm", lambda n: "2027-04-01"),  # again
+        *_people(range(1390, 1400), lambda n: "Same Batch Firm"),  # again, within the batch
+        *_people(range(0, 20), lambda n: "Acme", name=lambda n: f"Stranger{n},Other{n}"),
+    ])
+    outcomes = []
+    for process in (False, True):
+        with Session(app.state.engine) as db:
+            for model in (ContactEvent, ContactTag, Contact, Organization, Import):
+                db.execute(model.__table__.delete())
+            db.commit()
+            owner = db.get(User, owner_id)
+            assert owner is not None
+            monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 1 << 40)
+            imports.run(db, owner, io.BytesIO(earlier), target="contacts", filename="earlier.csv")
+            monkeypatch.setattr(imports, "PROCESS_MIN_BYTES", 0 if process else 1 << 40)
+            job = imports.run(db, owner, io.BytesIO(content), target="contacts",
+                              filename="people.csv")
+            assert job.status == "completed", job.problem
+            counted = (job.created, job.updated, job.unchanged, job.conflicts, job.skipped)
+            db.commit()
+        outcomes.append((counted, _student_snapshot(app, owner_id)))
+    assert outcomes[0] == outcomes[1]
+    (created, updated, unchanged, conflicts, skipped), (people, organizations, tags, _) = outcomes[0]
+    assert (created, updated, unchanged, conflicts, skipped) == (1000, 310, 0, 20, 0)
+    assert len(people) == 1400 and "Company 0" in organizations and "COMPANY 0" not in organizations
+    assert {"Later Firm", "Same Batch Firm", "Firm 0"} <= set(organizations)
+    assert sum(1 for p in people if p[5] is not None) == 300 + 75  # a quarter, then 1000 to 1099
+    assert len(tags) == 2 * 1400 and {t for _, t in tags} == {"tag0", "tag1", "tag2", "shared"}
 
 
 def test_a_first_load_builds_the_name_index_after_its_rows_and_a_dry_run_leaves_it(
