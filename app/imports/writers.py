@@ -410,8 +410,8 @@ class ContactsWriter:
     ``write`` only writes what it planned. A dry run writes nothing at all (and so takes no
     write lock)."""
 
-    # The fields stored as they are (the organization and tags have tables of their own),
-    # then the others: a row's values in this order begin with what is inserted.
+    # The fields stored as they are (the organization and tags have tables of their own), and
+    # with those two every field a row gives.
     STORED = tuple(f for f in ContactIn.model_fields
                    if f not in {"organization_id", "referred_by_id", "organization_name", "tags"})
     FIELDS = (*STORED, "organization_name", "tags")
@@ -452,7 +452,9 @@ class ContactsWriter:
                                           .where(ContactTag.owner_id == owner.id)
                                           .order_by(ContactTag.contact_id, ContactTag.tag)):
             self.state[contact_id]["tags"].append(tag)
-        # The student's organizations by their key: id and name.
+        # The student's organizations by their key: id and name; and those the batch being
+        # planned makes.
+        self.created_organizations: list[tuple[str, str, str]] = []
         self.organizations = {key: (org_id, name) for key, org_id, name in db.execute(
             select(Organization.name_key, Organization.id, Organization.name)
             .where(Organization.owner_id == owner.id))}
@@ -484,7 +486,7 @@ class ContactsWriter:
         created = updated = unchanged = 0
         conflicts: list[Conflict] = []
         changed: dict[str, dict[str, Any]] = {}
-        self.created_organizations: list[tuple[str, str, str]] = []
+        self.created_organizations = []
         zone = self.owner.timezone
         ids = iter(new_ids(2 * len(checked)))
         for line, values, given, cells in checked:
