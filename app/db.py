@@ -60,8 +60,7 @@ def new_ids(count: int) -> list[str]:
     randoms = sorted([noise[i:i + 16] for i in range(0, 16 * count, 16)])
     with _id_lock:
         moment = time.time_ns() // 1_000_000
-        # The milliseconds' 48 bits, after two zero bits: ten digits.
-        prefix = "".join([_CROCKFORD[(moment >> shift) & 31] for shift in range(45, -1, -5)])
+        prefix = _digits(moment, 10)  # the milliseconds' 48 bits, after two zero bits
         ids = [prefix + random for random in randoms]
         if ids and ids[0] <= _last_id:  # ids only grow, even inside one millisecond
             ids = _after(_last_id, ids)
@@ -75,8 +74,13 @@ def _after(last: str, ids: list[str]) -> list[str]:
     raised = []
     for each in ids:
         value = max(value + 1, int(each.translate(_VALUE_OF_DIGIT), 32))
-        raised.append("".join([_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5)]))
+        raised.append(_digits(value, 26))
     return raised
+
+
+def _digits(value: int, count: int) -> str:
+    """The last ``count`` base-32 digits of ``value``, most significant first."""
+    return "".join([_CROCKFORD[(value >> shift) & 31] for shift in range(5 * count - 5, -1, -5)])
 
 
 def new_token(nbytes: int = 32) -> str:

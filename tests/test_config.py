@@ -61,7 +61,7 @@ def test_an_id_begins_with_its_millisecond_and_ids_still_grow_after_a_later_one(
     before = time.time_ns() // 1_000_000
     made = db.new_id()
     assert before <= number(made[:10]) <= time.time_ns() // 1_000_000
-    later = "".join(db._CROCKFORD[(before + 3_600_000 >> s) & 31] for s in range(45, -1, -5))
+    later = db._digits(before + 3_600_000, 10)  # an hour from now
     monkeypatch.setattr(db, "_last_id", later + "z" * 15 + "y")
     ids = db.new_ids(3)
     assert [number(i) for i in ids] == [number(later + "z" * 15 + "y") + n for n in (1, 2, 3)]

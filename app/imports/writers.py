@@ -380,8 +380,6 @@ def _same(field: str, old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
-# What ``prepare`` makes of a row: (LinkedIn key, sort name, email key, search text, contact
-# id, timeline line id); and a row as ``write`` takes it.
 # Checked rows: line, every field's value, the fields the row gave, cells.
 Checked = list[tuple[int, dict[str, Any], list[str], list[str]]]
 
@@ -544,10 +542,10 @@ class ContactsWriter:
         tags: list[tuple[str, str, str]] = []
         events: list[tuple[str, str, str, str, str, Any]] = []
         as_given = itemgetter(*self.STORED)
-        for contact_id, (event_id, unchanged) in self.new.items():
+        for contact_id, (event_id, as_checked) in self.new.items():
             state = self.state[contact_id]
             org_id, org_name = self._organization(state["organization_name"])
-            if unchanged:  # as checked: every text field is text
+            if as_checked:  # every text field is text
                 row = as_given(state)
             else:
                 values = [state[f] if state[f] is not None or f not in NOT_NULL_TEXT else ""
