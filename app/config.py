@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "production"
     database_url: str = "sqlite:///./rapport.db"
+    # Database connections one app process opens at most; once opened, each stays open.
+    database_pool_size: int = Field(default=15, ge=1, le=500)
     secret_key: str = ""
 
     # "open", "closed", or a comma-separated list of email domains allowed to register.

@@ -188,16 +188,24 @@ def reading(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_reading=True)
 
 
-def make_engine(url: str) -> Engine:
+POOL_SIZE = 15  # the default of the database_pool_size setting
+
+
+def make_engine(url: str, pool_size: int = POOL_SIZE) -> Engine:
+    """An engine whose pool opens at most ``pool_size`` connections and keeps every one it
+    opened. (A smaller pool kept with room to overflow closes each connection past it as it is
+    given back, and opens another for the next request: under steady load, a new PostgreSQL
+    server process every few requests, which cost more than the requests themselves.)"""
+    pool = {"pool_size": pool_size, "max_overflow": 0}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # No ping before each use (a round trip per request): a connection the server closed (a
     # restart) fails its request, which is answered 503 database_busy to be sent again, and the
     # pool then replaces every connection it holds.
-    return create_engine(url, pool_recycle=3600)
+    return create_engine(url, pool_recycle=3600, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

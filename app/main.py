@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=writing_uses,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, settings.database_pool_size)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # For what only reads for a long time (a streamed export): on SQLite it takes no write lock.
     app.state.reading_sessionmaker = make_sessionmaker(reading(app.state.engine))

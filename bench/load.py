@@ -55,14 +55,14 @@ from urllib.parse import urlencode
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bare import create_bare, save_bodies  # noqa: E402
+from bare import FORMS, create_bare, driver_query, save_bodies  # noqa: E402
 from contacts import reset  # noqa: E402
 
 from app import migrate  # noqa: E402
@@ -400,40 +400,57 @@ def serve(target: str, workers: int, env: dict[str, str], log: Path,
 # --- in-process ---
 
 
-async def fetch_bodies(app: FastAPI, key: str, contact_id: str) -> dict[str, bytes]:
-    """What the app answers: a page of the list, a page of a search, one contact."""
+async def fetch_bodies(app: FastAPI, key: str, contact_id: str,
+                       ) -> tuple[dict[str, bytes], tuple[str, Any]]:
+    """What the app answers (a page of the list, a page of a search, one contact), and the SQL
+    and parameters it sent the database for the list's page."""
     headers = {"Authorization": f"Bearer {key}"}
+    sent: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        sent.append((statement, parameters))
+
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
                                  headers=headers) as client:
+        event.listen(app.state.engine, "before_cursor_execute", note)
+        listed = await client.get("/api/v1/contacts", params={"limit": PAGE})
+        event.remove(app.state.engine, "before_cursor_execute", note)
         pages = {
-            "list": await client.get("/api/v1/contacts", params={"limit": PAGE}),
+            "list": listed,
             "search": await client.get("/api/v1/contacts", params={"q": SEARCHES[0], "limit": PAGE}),
             "contact": await client.get(f"/api/v1/contacts/{contact_id}"),
         }
     for name, response in pages.items():
         if response.status_code != 200:
             raise SystemExit(f"The app answered {name} with {response.status_code}: {response.text}")
-    return {name: response.content for name, response in pages.items()}
+    page_query = next(((sql, parameters) for sql, parameters in sent if "FROM contacts" in sql), None)
+    if page_query is None:
+        raise SystemExit(f"The list sent no query of the contacts table: {sent}")
+    return {name: response.content for name, response in pages.items()}, page_query
 
 
-async def in_process_rate(app: FastAPI, key: str, requests: int) -> float:
+async def in_process_rate(app: FastAPI, key: str, requests: int, limit: int = PAGE) -> float:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
                                  headers={"Authorization": f"Bearer {key}"}) as client:
         for _ in range(max(5, requests // 10)):  # warm-up
-            (await client.get("/api/v1/contacts", params={"limit": PAGE})).raise_for_status()
+            (await client.get("/api/v1/contacts", params={"limit": limit})).raise_for_status()
         started = time.perf_counter()
         for _ in range(requests):
-            response = await client.get("/api/v1/contacts", params={"limit": PAGE})
+            response = await client.get("/api/v1/contacts", params={"limit": limit})
             if response.status_code != 200:
                 raise SystemExit(f"The list answered {response.status_code}: {response.text}")
         return requests / (time.perf_counter() - started)
 
 
-def in_process(app: FastAPI, bare: FastAPI, key: str, requests: int, rounds: int,
-               ) -> list[tuple[float, float]]:
-    """Alternating rounds of the list endpoint and the bare route, one request at a time."""
-    return [(asyncio.run(in_process_rate(app, key, requests)),
-             asyncio.run(in_process_rate(bare, key, requests))) for _ in range(rounds)]
+def in_process(app: FastAPI, bares: dict[str, FastAPI], key: str, requests: int, rounds: int,
+               ) -> list[dict[str, float]]:
+    """Alternating rounds of the list endpoint and each form of the bare route, one request at
+    a time: each round's requests per second, by "app", "one row" (the app's list with a page of
+    one: what any request of it costs, whatever the page holds) and by form."""
+    return [{"app": asyncio.run(in_process_rate(app, key, requests)),
+             "one row": asyncio.run(in_process_rate(app, key, requests, limit=1)),
+             **{form: asyncio.run(in_process_rate(bare, key, requests))
+                for form, bare in bares.items()}} for _ in range(rounds)]
 
 
 # --- reporting ---
@@ -526,15 +543,26 @@ def run(options: Options, workdir: Path) -> int:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
 
     app = create_app(settings)
-    bodies = asyncio.run(fetch_bodies(app, seeded.key, seeded.contact_ids[0]))
-    bare = create_bare(bodies)
-    rounds = in_process(app, bare, seeded.key, options.in_process_requests, options.rounds)
+    bodies, (page_sql, page_parameters) = asyncio.run(
+        fetch_bodies(app, seeded.key, seeded.contact_ids[0]))
+    driver = make_engine(url)  # its connections, as the database driver's own
+    query = driver_query(lambda: driver.raw_connection().driver_connection, page_sql,
+                         page_parameters)
+    bares = {form: create_bare(bodies, form, query) for form in FORMS}
+    rounds = in_process(app, bares, seeded.key, options.in_process_requests, options.rounds)
     app.state.engine.dispose()
-    ratios = [a / b for a, b in rounds]
-    in_process_ratio = statistics.median(ratios)
-    print("\nIn-process, one request at a time (httpx ASGITransport), list page of 50:")
-    for i, (a, b) in enumerate(rounds, 1):
-        print(f"  round {i}: app {a:,.0f} req/s, bare route {b:,.0f} req/s, ratio {a / b:.2f}")
+    driver.dispose()
+    in_process_ratios = {form: statistics.median(r["app"] / r[form] for r in rounds)
+                         for form in FORMS}
+    print("\nIn-process, one request at a time (httpx ASGITransport), list page of 50, against "
+          "each form of the bare route (bench/bare.py):")
+    for i, r in enumerate(rounds, 1):
+        print(f"  round {i}: app {r['app']:,.0f} req/s (a page of one: {r['one row']:,.0f}); "
+              + "; ".join(f"{form} {r[form]:,.0f} ({r['app'] / r[form]:.2f})" for form in FORMS))
+    print("  median app/bare: " + ", ".join(f"{form} {in_process_ratios[form]:.2f}"
+                                             for form in FORMS))
+    one_row = statistics.median(r["one row"] / r["bytes"] for r in rounds)
+    print(f"  the app's list with a page of ONE contact against the bytes form: {one_row:.2f}")
 
     bodies_file = workdir / "bare-bodies.json"
     save_bodies(bodies_file, bodies)
@@ -543,12 +571,16 @@ def run(options: Options, workdir: Path) -> int:
     plans: dict[str, Plan] = {"list": list_plan, "search": search_plan,
                               "mix": mix_plan(seeded.contact_ids)}
     results: dict[tuple[str, int], tuple[Step, Step]] = {}
+    as_dict: dict[int, tuple[Step, Step]] = {}  # the list against the bare route's dict form
+    bare_env = {**env, "BENCH_BARE_BODIES": str(bodies_file)}
     with serve("app.main:create_app", options.workers, env, log) as app_server, \
-            serve("bare:create_app", options.workers, {**env, "BENCH_BARE_BODIES": str(bodies_file)},
-                  log, app_dir=ROOT / "bench") as bare_server:
-        for server in (app_server, bare_server):
+            serve("bare:create_app", options.workers, bare_env, log,
+                  app_dir=ROOT / "bench") as bare_server, \
+            serve("bare:create_app", options.workers, {**bare_env, "BENCH_BARE_FORM": "dict"},
+                  log, app_dir=ROOT / "bench") as dict_server:
+        for server in (app_server, bare_server, dict_server):
             server.wait_until_up()
-        for server in (app_server, bare_server):  # warm-up: every worker's pools and caches
+        for server in (app_server, bare_server, dict_server):  # warm-up: pools and caches
             asyncio.run(drive(server, headers, plans["mix"], 8 * options.workers,
                               20 * options.workers, options.seconds))
         for name, plan in plans.items():
@@ -558,6 +590,10 @@ def run(options: Options, workdir: Path) -> int:
                 theirs = asyncio.run(drive(bare_server, headers, plan, concurrency,
                                            options.requests, options.seconds))
                 results[name, concurrency] = (mine, theirs)
+                if name == "list":
+                    as_dict[concurrency] = (mine, asyncio.run(drive(
+                        dict_server, headers, plan, concurrency, options.requests,
+                        options.seconds)))
 
     rows = [[name, str(c), f"{a.rate:,.0f}", f"{a.percentile(50):.1f}", f"{a.percentile(99):.1f}",
              str(a.errors), f"{a.cpu_ms:.2f}", f"{b.rate:,.0f}", f"{b.percentile(50):.1f}",
@@ -576,17 +612,28 @@ def run(options: Options, workdir: Path) -> int:
         for who, step in (("app", a), ("bare", b)):
             if step.errors:
                 print(f"  first error of the {who} ({name}, concurrency {c}): {step.first_error}")
+    print("\nThe list against the bare app's dict form (the page returned as a Python value, "
+          "as FastAPI's hello-world returns its dict), the same requests:")
+    print(_table(["requests", "concurrency", "app req/s", "dict form req/s", "p50 ms", "p99 ms",
+                  "errors", "CPU ms", "app/dict"],
+                 [["list", str(c), f"{a.rate:,.0f}", f"{b.rate:,.0f}", f"{b.percentile(50):.1f}",
+                   f"{b.percentile(99):.1f}", str(b.errors), f"{b.cpu_ms:.2f}",
+                   f"{a.rate / b.rate:.2f}" if b.rate else "-"] for c, (a, b) in as_dict.items()]))
     print(f"Load average after: {os.getloadavg()[0]:.2f}")
 
-    http_ratios = {c: a.rate / b.rate for (name, c), (a, b) in results.items()
-                   if name == "list" and b.rate}
+    http_ratios = {"bytes": {c: a.rate / b.rate for (name, c), (a, b) in results.items()
+                             if name == "list" and b.rate},
+                   "dict": {c: a.rate / b.rate for c, (a, b) in as_dict.items() if b.rate}}
     errors = sum(a.errors for a, _ in results.values())
     print("\nTargets (it never fails on speed: the machine is shared; the ratios of one run count)")
-    print(f"  contact list in-process >= {LIST_RATIO} of the bare route: median ratio "
-          f"{in_process_ratio:.2f} - {_met(in_process_ratio >= LIST_RATIO)}")
-    print(f"  contact list over HTTP >= {LIST_RATIO} of the bare app: "
-          + ", ".join(f"concurrency {c}: {r:.2f}" for c, r in http_ratios.items())
-          + f" - {_met(all(r >= LIST_RATIO for r in http_ratios.values()))}")
+    for form in FORMS:
+        ratio = in_process_ratios[form]
+        print(f"  contact list in-process >= {LIST_RATIO} of the bare route, {form} form: median "
+              f"ratio {ratio:.2f} - {_met(ratio >= LIST_RATIO)}")
+    for form, by_concurrency in http_ratios.items():
+        print(f"  contact list over HTTP >= {LIST_RATIO} of the bare app, {form} form: "
+              + ", ".join(f"concurrency {c}: {r:.2f}" for c, r in by_concurrency.items())
+              + f" - {_met(all(r >= LIST_RATIO for r in by_concurrency.values()))}")
     if (list_8 := results.get(("list", 8))) and (list_32 := results.get(("list", 32))):
         print(f"  throughput at concurrency 32 >= at 8 (list; the target is for 2 workers on "
               f"PostgreSQL): {list_32[0].rate:,.0f} vs {list_8[0].rate:,.0f} req/s - "

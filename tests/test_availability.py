@@ -24,7 +24,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import create_engine, event, func, make_url, select, text
 
 from app import db as database
 from app.config import Settings
@@ -146,6 +146,36 @@ def test_no_free_connection_is_a_503(make_settings: Callable[..., Settings],
     finally:
         small.dispose()
         application.state.engine.dispose()
+
+
+def test_a_process_keeps_the_connections_it_opened_and_opens_no_more_than_its_pool(
+        make_settings: Callable[..., Settings]) -> None:
+    """Four connections at once, twice: the second time takes the four the first opened (a pool
+    that closed those past a smaller kept size would open them again, under steady load a new
+    PostgreSQL server process every few requests); a fifth at once waits for one to come back."""
+    application = create_app(make_settings(database_pool_size=4))
+    engine = application.state.engine
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda connection, record: opened.append(connection))
+    try:
+        for _ in range(2):
+            held = [engine.connect() for _ in range(4)]
+            for connection in held:
+                connection.close()
+        assert len(opened) == 4
+
+        held = [engine.connect() for _ in range(4)]
+        with ThreadPoolExecutor(1) as pool:
+            fifth = pool.submit(lambda: engine.connect().close())
+            time.sleep(0.3)
+            assert not fifth.done()
+            held.pop().close()
+            fifth.result(timeout=10)
+        for connection in held:
+            connection.close()
+        assert len(opened) == 4
+    finally:
+        engine.dispose()
 
 
 # --- a real server with two workers ---

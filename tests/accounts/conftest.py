@@ -29,8 +29,8 @@ def serve(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., str]
 
     def serve(pool: int | None = None, pool_timeout: float = 30, **overrides: Any) -> str:
         def small_pool(url: str, **kwargs: Any) -> sqlalchemy.Engine:
-            return sqlalchemy.create_engine(url, **kwargs, pool_size=pool, max_overflow=0,
-                                            pool_timeout=pool_timeout)
+            return sqlalchemy.create_engine(url, **{**kwargs, "pool_size": pool,
+                                                    "pool_timeout": pool_timeout})
 
         with pytest.MonkeyPatch.context() as patch:
             if pool is not None:
