@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.db import POOL_SIZE
+
 # Values that look like a secret but are not one; refused outside development.
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "insecure"}
 DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"  # noqa: S105 - refused in production
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "production"
     database_url: str = "sqlite:///./rapport.db"
     # Database connections one app process opens at most; once opened, each stays open.
-    database_pool_size: int = Field(default=15, ge=1, le=500)
+    database_pool_size: int = Field(default=POOL_SIZE, ge=1, le=500)
     secret_key: str = ""
 
     # "open", "closed", or a comma-separated list of email domains allowed to register.
