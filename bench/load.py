@@ -16,13 +16,16 @@ What it does:
 2. Seeds a student with ``--contacts`` contacts (and a second student with a tenth as many)
    through the contacts service, as the API would create them: organizations, tags, referrers,
    next actions, empty fields. The student gets an API key (contacts:read, contacts:write).
-3. In-process: the list endpoint through ``httpx.ASGITransport`` against the bare route, one
+3. In-process: the list endpoint through ``httpx.ASGITransport`` against each form of the bare
+   route (``bench/bare.py``: bytes, query, model, dict), and the list with a page of one, one
    request at a time, in alternating rounds. The page it answers (and a page of a search, and
-   one contact) become the bodies of the bare app (``bench/bare.py``), byte for byte.
+   one contact) become the bodies of the bare app, byte for byte, and the SQL it sent for the
+   page becomes the query form's.
 4. Over HTTP: the app (``uvicorn app.main:create_app --factory --workers N``) and the bare app
-   (the same uvicorn, the same workers) on free ports of 127.0.0.1, driven in turn by the same
-   load generator at each concurrency: reads of the list, searches, and a mix (60 % list, 20 %
-   search, 10 % creates, 10 % updates). Each step is bounded by ``--requests`` and ``--seconds``.
+   (the same uvicorn, the same workers, the bytes form) on free ports of 127.0.0.1, driven in
+   turn by the same load generator at each concurrency: reads of the list, searches, and a mix
+   (60 % list, 20 % search, 10 % creates, 10 % updates); the list also against the bare app's
+   dict form. Each step is bounded by ``--requests`` and ``--seconds``.
 
 It prints requests per second, p50 and p99 and errors for both, the ratio, and the targets; it
 never fails on speed (exit 0). The load generator is a few lines of asyncio speaking HTTP/1.1 on
