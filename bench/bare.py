@@ -57,10 +57,12 @@ def create_bare(bodies: dict[str, bytes], form: str = "bytes",
         if form == "query" and query is None:
             raise ValueError("the query form needs the page's query")
 
+        run_query = query if form == "query" else None
+
         @bare.get("/api/v1/contacts")
         def list_contacts(q: str | None = None, limit: int = 50) -> Response:
-            if query is not None:
-                query()
+            if run_query is not None:
+                run_query()
             return Response(bodies["search" if q else "list"], media_type=JSON)
 
     @bare.post("/api/v1/contacts", status_code=201)

@@ -72,7 +72,8 @@ from app import migrate  # noqa: E402
 from app.accounts import service as accounts  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.contacts import service as contacts  # noqa: E402
-from app.contacts.schemas import ContactIn  # noqa: E402
+from app.contacts.schemas import ContactIn, dump_json  # noqa: E402
+from app.contacts.service import ContactFilters  # noqa: E402
 from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Role, Source, Stage, User  # noqa: E402
@@ -445,11 +446,43 @@ async def in_process_rate(app: FastAPI, key: str, requests: int, limit: int = PA
         return requests / (time.perf_counter() - started)
 
 
+def own_work(app: FastAPI, key: str) -> Callable[[], object]:
+    """The list's own work, as its route does it: find the key and its user, read the page, write
+    the JSON; for the bare route's query form, which then answers with the bytes it holds. What
+    the app adds is gone: middleware, FastAPI's dependencies and query parameters, the rate
+    limit, a thread of its own for each step."""
+
+    def run() -> object:
+        with app.state.reading_sessionmaker() as db:
+            found = accounts.find_api_key(db, key)
+            if found is None:
+                raise SystemExit("The benchmark's API key was not found.")
+            shown, next_cursor = contacts.contact_page(db, found.user, ContactFilters(), "name",
+                                                       PAGE, None)
+            body = dump_json({"items": shown, "next_cursor": next_cursor})
+            db.commit()
+        return body
+
+    return run
+
+
+def cpu_ms_per_call(work: Callable[[], object], calls: int) -> float:
+    """The CPU time of one call of ``work``, in milliseconds, over ``calls`` calls in this
+    thread (after a few to warm up)."""
+    for _ in range(max(5, calls // 10)):
+        work()
+    started = time.process_time()
+    for _ in range(calls):
+        work()
+    return (time.process_time() - started) * 1000 / calls
+
+
 def in_process(app: FastAPI, bares: dict[str, FastAPI], key: str, requests: int, rounds: int,
                ) -> list[dict[str, float]]:
     """Alternating rounds of the list endpoint and each form of the bare route, one request at
     a time: each round's requests per second, by "app", "one row" (the app's list with a page of
-    one: what any request of it costs, whatever the page holds) and by form."""
+    one: what any request of it costs, whatever the page holds) and by the name of each bare
+    app."""
     return [{"app": asyncio.run(in_process_rate(app, key, requests)),
              "one row": asyncio.run(in_process_rate(app, key, requests, limit=1)),
              **{form: asyncio.run(in_process_rate(bare, key, requests))
@@ -551,8 +584,10 @@ def run(options: Options, workdir: Path) -> int:
     driver = make_engine(url)  # its connections, as the database driver's own
     query = driver_query(lambda: driver.raw_connection().driver_connection, page_sql,
                          page_parameters)
-    bares = {form: create_bare(bodies, form, query) for form in FORMS}
+    bares = {**{form: create_bare(bodies, form, query) for form in FORMS},
+             "own work": create_bare(bodies, "query", own_work(app, seeded.key))}
     rounds = in_process(app, bares, seeded.key, options.in_process_requests, options.rounds)
+    own_cpu = cpu_ms_per_call(own_work(app, seeded.key), options.in_process_requests)
     app.state.engine.dispose()
     driver.dispose()
     in_process_ratios = {form: statistics.median(r["app"] / r[form] for r in rounds)
@@ -560,12 +595,18 @@ def run(options: Options, workdir: Path) -> int:
     print("\nIn-process, one request at a time (httpx ASGITransport), list page of 50, against "
           "each form of the bare route (bench/bare.py):")
     for i, r in enumerate(rounds, 1):
-        print(f"  round {i}: app {r['app']:,.0f} req/s (a page of one: {r['one row']:,.0f}); "
+        print(f"  round {i}: app {r['app']:,.0f} req/s (a page of one: {r['one row']:,.0f}; "
+              f"its own work alone, in the bare route: {r['own work']:,.0f}); "
               + "; ".join(f"{form} {r[form]:,.0f} ({r['app'] / r[form]:.2f})" for form in FORMS))
     print("  median app/bare: " + ", ".join(f"{form} {in_process_ratios[form]:.2f}"
                                              for form in FORMS))
     one_row = statistics.median(r["one row"] / r["bytes"] for r in rounds)
     print(f"  the app's list with a page of ONE contact against the bytes form: {one_row:.2f}")
+    own = statistics.median(r["own work"] / r["bytes"] for r in rounds)
+    print(f"  the list's own work alone (the key, the page, the JSON) in the bare route, against "
+          f"the bytes form: {own:.2f} (the app's list against it: "
+          f"{statistics.median(r['app'] / r['own work'] for r in rounds):.2f})")
+    print(f"  the list's own work alone, called directly: {own_cpu:.2f} ms of CPU a page")
 
     bodies_file = workdir / "bare-bodies.json"
     save_bodies(bodies_file, bodies)
@@ -628,6 +669,7 @@ def run(options: Options, workdir: Path) -> int:
                              if name == "list" and b.rate},
                    "dict": {c: a.rate / b.rate for c, (a, b) in as_dict.items() if b.rate}}
     errors = sum(a.errors for a, _ in results.values())
+    bare_cpu = max((b.cpu_ms for (name, _), (_, b) in results.items() if name == "list"), default=0)
     print("\nTargets (it never fails on speed: the machine is shared; the ratios of one run count)")
     for form in FORMS:
         ratio = in_process_ratios[form]
@@ -637,6 +679,9 @@ def run(options: Options, workdir: Path) -> int:
         print(f"  contact list over HTTP >= {LIST_RATIO} of the bare app, {form} form: "
               + ", ".join(f"concurrency {c}: {r:.2f}" for c, r in by_concurrency.items())
               + f" - {_met(all(r >= LIST_RATIO for r in by_concurrency.values()))}")
+    print(f"  (over HTTP the bare app spends at most {bare_cpu:.2f} ms of CPU on a list request: at "
+          f"half its rate, the app may spend {2 * bare_cpu:.2f} ms on the whole request; the "
+          f"list's own work alone takes {own_cpu:.2f} ms)")
     if (list_8 := results.get(("list", 8))) and (list_32 := results.get(("list", 32))):
         print(f"  throughput at concurrency 32 >= at 8 (list; the target is for 2 workers on "
               f"PostgreSQL): {list_32[0].rate:,.0f} vs {list_8[0].rate:,.0f} req/s - "
