@@ -602,9 +602,11 @@ def run(options: Options, workdir: Path) -> int:
                                              for form in FORMS))
     one_row = statistics.median(r["one row"] / r["bytes"] for r in rounds)
     print(f"  the app's list with a page of ONE contact against the bytes form: {one_row:.2f}")
-    own = statistics.median(r["own work"] / r["bytes"] for r in rounds)
-    print(f"  the list's own work alone (the key, the page, the JSON) in the bare route, against "
-          f"the bytes form: {own:.2f} (the app's list against it: "
+    print("  the list's own work alone (the key, the page, the JSON) in the bare route, against "
+          "each form: " + ", ".join(
+              f"{form} {statistics.median(r['own work'] / r[form] for r in rounds):.2f}"
+              for form in FORMS)
+          + f" (the app's list against it: "
           f"{statistics.median(r['app'] / r['own work'] for r in rounds):.2f})")
     print(f"  the list's own work alone, called directly: {own_cpu:.2f} ms of CPU a page")
 
