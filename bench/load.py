@@ -681,9 +681,10 @@ def run(options: Options, workdir: Path) -> int:
         print(f"  contact list over HTTP >= {LIST_RATIO} of the bare app, {form} form: "
               + ", ".join(f"concurrency {c}: {r:.2f}" for c, r in by_concurrency.items())
               + f" - {_met(all(r >= LIST_RATIO for r in by_concurrency.values()))}")
-    print(f"  (over HTTP the bare app spends at most {bare_cpu:.2f} ms of CPU on a list request: at "
-          f"half its rate, the app may spend {2 * bare_cpu:.2f} ms on the whole request; the "
-          f"list's own work alone takes {own_cpu:.2f} ms)")
+    if bare_cpu:  # 0 when the steps were too short for the clock's ticks (--quick)
+        print(f"  (over HTTP the bare app spends at most {bare_cpu:.2f} ms of CPU on a list request: at "
+              f"half its rate, the app may spend {2 * bare_cpu:.2f} ms on the whole request; the "
+              f"list's own work alone takes {own_cpu:.2f} ms)")
     if (list_8 := results.get(("list", 8))) and (list_32 := results.get(("list", 32))):
         print(f"  throughput at concurrency 32 >= at 8 (list; the target is for 2 workers on "
               f"PostgreSQL): {list_32[0].rate:,.0f} vs {list_8[0].rate:,.0f} req/s - "
