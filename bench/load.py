@@ -17,10 +17,11 @@ What it does:
    through the contacts service, as the API would create them: organizations, tags, referrers,
    next actions, empty fields. The student gets an API key (contacts:read, contacts:write).
 3. In-process: the list endpoint through ``httpx.ASGITransport`` against each form of the bare
-   route (``bench/bare.py``: bytes, query, model, dict), and the list with a page of one, one
-   request at a time, in alternating rounds. The page it answers (and a page of a search, and
-   one contact) become the bodies of the bare app, byte for byte, and the SQL it sent for the
-   page becomes the query form's.
+   route (``bench/bare.py``: bytes, query, model, dict), the list with a page of one, and the
+   list's own work alone (``own_work``) in the bare route, one request at a time, in alternating
+   rounds; then that work called directly, for its CPU per page. The page it answers (and a
+   page of a search, and one contact) become the bodies of the bare app, byte for byte, and the
+   SQL it sent for the page becomes the query form's.
 4. Over HTTP: the app (``uvicorn app.main:create_app --factory --workers N``) and the bare app
    (the same uvicorn, the same workers, the bytes form) on free ports of 127.0.0.1, driven in
    turn by the same load generator at each concurrency: reads of the list, searches, and a mix
