@@ -585,10 +585,11 @@ def run(options: Options, workdir: Path) -> int:
     driver = make_engine(url)  # its connections, as the database driver's own
     query = driver_query(lambda: driver.raw_connection().driver_connection, page_sql,
                          page_parameters)
+    work = own_work(app, seeded.key)
     bares = {**{form: create_bare(bodies, form, query) for form in FORMS},
-             "own work": create_bare(bodies, "query", own_work(app, seeded.key))}
+             "own work": create_bare(bodies, "query", work)}
     rounds = in_process(app, bares, seeded.key, options.in_process_requests, options.rounds)
-    own_cpu = cpu_ms_per_call(own_work(app, seeded.key), options.in_process_requests)
+    own_cpu = cpu_ms_per_call(work, options.in_process_requests)
     app.state.engine.dispose()
     driver.dispose()
     in_process_ratios = {form: statistics.median(r["app"] / r[form] for r in rounds)
